@@ -1,0 +1,107 @@
+// adallava generate: answer a prompt about an image with a LLaVA-1.5 checkpoint.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include "command.h"
+#include "common/error.h"
+#include "model/compute_env.h"
+#include "model/pipeline.h"
+
+namespace adallava::cli {
+namespace {
+
+struct GenerateArgs {
+  std::string model;
+  std::string vision_tower;
+  std::vector<std::string> images;
+  std::vector<std::string> prompts;
+  std::string conv_mode = "llava_v1";
+  double temperature = 0.0;
+  double top_p = 1.0;
+  int max_new_tokens = 512;
+  uint64_t seed = 0;
+  std::string dtype = "fp32";
+  bool json = false;
+};
+
+c10::ScalarType parse_dtype(const std::string& s) {
+  if (s == "fp32" || s == "float32") return torch::kFloat32;
+  if (s == "bf16" || s == "bfloat16") return torch::kBFloat16;
+  fail("--dtype {}: expected fp32 or bf16", s);
+}
+
+int run_generate(const GenerateArgs& a, const GlobalOptions& global) {
+  configure_compute(global.threads);
+  if (a.prompts.empty()) fail("--prompt is required");
+  if (!a.images.empty() && a.images.size() != 1 && a.images.size() != a.prompts.size())
+    fail("give one --image for all prompts or one per --prompt ({} images, {} prompts)",
+         a.images.size(), a.prompts.size());
+
+  model::LoadOptions load;
+  load.vision_tower_dir = a.vision_tower;
+  load.dtype = parse_dtype(a.dtype);
+  auto pipeline = model::LlavaPipeline::load(a.model, load);
+
+  std::vector<model::Question> questions;
+  for (size_t i = 0; i < a.prompts.size(); ++i) {
+    model::Question q;
+    q.text = a.prompts[i];
+    if (!a.images.empty()) q.image_path = a.images.size() == 1 ? a.images[0] : a.images[i];
+    questions.push_back(q);
+  }
+  model::GenerationOptions opts;
+  opts.max_new_tokens = a.max_new_tokens;
+  opts.temperature = a.temperature;
+  if (a.top_p < 1.0) opts.top_p = a.top_p;
+  opts.seed = a.seed;
+
+  auto answers = pipeline.answer(questions, a.conv_mode, opts);
+  for (const auto& ans : answers) {
+    const auto& g = ans.generation;
+    const double tokens_per_s = g.tokens.empty() ? 0.0 : 1000.0 * g.tokens.size() / std::max(g.decode_ms, 1e-9);
+    spdlog::info("[generate] image {:.1f} ms | prefill {} positions {:.1f} ms | decode {} tokens {:.1f} ms ({:.1f} tok/s)",
+                 g.image_ms, g.prompt_positions, g.prefill_ms, g.tokens.size(), g.decode_ms,
+                 tokens_per_s);
+    if (a.json) {
+      nlohmann::json out = {{"text", ans.text},
+                            {"ids", g.tokens},
+                            {"stopped_by_eos", g.stopped_by_eos},
+                            {"prompt_positions", g.prompt_positions},
+                            {"timing_ms", {{"image", g.image_ms}, {"prefill", g.prefill_ms}, {"decode", g.decode_ms}}}};
+      std::cout << out.dump() << std::endl;
+    } else {
+      std::cout << ans.text << std::endl;
+    }
+  }
+  return 0;
+}
+
+const RegisterCommand kRegister{
+    "generate", "Answer a prompt about an image with a LLaVA-1.5 checkpoint", 10,
+    [](CLI::App& app, const GlobalOptions& global) -> std::function<int()> {
+      auto args = std::make_shared<GenerateArgs>();
+      app.add_option("-m,--model", args->model, "Checkpoint directory (original or llava-hf layout)")
+          ->required();
+      app.add_option("--image", args->images, "Image file(s): one for all prompts or one per prompt");
+      app.add_option("-p,--prompt", args->prompts, "User message(s); several form one batch")->required();
+      app.add_option("--conv-mode", args->conv_mode, "Conversation template: llava_v1, vicuna_v1, plain")
+          ->capture_default_str();
+      app.add_option("--temperature", args->temperature, "0 = greedy")->capture_default_str()
+          ->check(CLI::NonNegativeNumber);
+      app.add_option("--top-p", args->top_p, "Nucleus sampling threshold")->capture_default_str()
+          ->check(CLI::Range(0.0, 1.0));
+      app.add_option("--max-new-tokens", args->max_new_tokens)->capture_default_str()
+          ->check(CLI::NonNegativeNumber);
+      app.add_option("--seed", args->seed, "Sampling seed")->capture_default_str();
+      app.add_option("--vision-tower", args->vision_tower,
+                     "Local directory of the vision tower (when mm_vision_tower is a hub id)");
+      app.add_option("--dtype", args->dtype, "fp32 or bf16")->capture_default_str();
+      app.add_flag("--json", args->json, "Print one JSON object per answer (text, ids, timing)");
+      return [args, &global] { return run_generate(*args, global); };
+    }};
+
+}  // namespace
+}  // namespace adallava::cli

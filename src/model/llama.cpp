@@ -1,0 +1,151 @@
+#include "model/llama.h"
+
+#include <cmath>
+#include <limits>
+
+#include <torch/torch.h>
+
+#include "common/error.h"
+
+namespace adallava::model {
+
+RmsNormImpl::RmsNormImpl(int dim, double eps_) : eps(eps_) {
+  weight = register_parameter("weight", torch::ones({dim}));
+}
+
+torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
+  auto x32 = x.to(torch::kFloat32);
+  auto normed = x32 * torch::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+void KVCache::reset(int num_layers, int64_t capacity_positions) {
+  keys.assign(num_layers, torch::Tensor());
+  values.assign(num_layers, torch::Tensor());
+  length = 0;
+  capacity = capacity_positions;
+}
+
+std::pair<torch::Tensor, torch::Tensor> rotary_tables(const torch::Tensor& position_ids,
+                                                      int head_dim, double theta,
+                                                      torch::ScalarType dtype) {
+  auto opts = torch::TensorOptions().dtype(torch::kFloat32);
+  // inv_freq = 1 / theta^(arange(0, hd, 2) / hd), in float32 exactly as LlamaRotaryEmbedding.
+  auto exponents = torch::arange(0, head_dim, 2, torch::TensorOptions().dtype(torch::kInt64))
+                       .to(torch::kFloat32) /
+                   static_cast<float>(head_dim);
+  auto inv_freq = 1.0 / torch::pow(torch::tensor(theta, opts), exponents);
+  inv_freq = inv_freq.to(torch::kFloat32);
+  auto freqs = position_ids.to(torch::kFloat32).unsqueeze(-1) * inv_freq;  // [B, T, hd/2]
+  auto emb = torch::cat({freqs, freqs}, -1);
+  return {emb.cos().to(dtype), emb.sin().to(dtype)};
+}
+
+torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& cos,
+                           const torch::Tensor& sin) {
+  const auto half = x.size(-1) / 2;
+  auto x1 = x.slice(-1, 0, half);
+  auto x2 = x.slice(-1, half);
+  auto rotated = torch::cat({-x2, x1}, -1);
+  auto c = cos.unsqueeze(1);
+  auto s = sin.unsqueeze(1);
+  return x * c + rotated * s;
+}
+
+torch::Tensor build_attention_mask(const torch::Tensor& key_valid, int64_t past, int64_t T,
+                                   torch::ScalarType dtype) {
+  const auto B = key_valid.size(0);
+  const auto S = key_valid.size(1);
+  TORCH_CHECK(S == past + T, "attention mask covers ", S, " keys, expected ", past + T);
+  const bool all_valid = key_valid.all().item<bool>();
+  if (all_valid && T == 1) return {};
+  auto q_pos = torch::arange(past, past + T, torch::kInt64).view({T, 1});
+  auto k_pos = torch::arange(0, S, torch::kInt64).view({1, S});
+  auto allowed = (k_pos <= q_pos).view({1, 1, T, S}) &
+                 key_valid.to(torch::kBool).view({B, 1, 1, S});
+  double min_value;
+  switch (dtype) {
+    case torch::kBFloat16: min_value = -3.3895313892515355e38; break;
+    case torch::kHalf: min_value = -65504.0; break;
+    case torch::kDouble: min_value = std::numeric_limits<double>::lowest(); break;
+    default: min_value = std::numeric_limits<float>::lowest(); break;
+  }
+  auto mask = torch::zeros({B, 1, T, S}, torch::TensorOptions().dtype(dtype));
+  return mask.masked_fill(allowed.logical_not(), min_value);
+}
+
+torch::Tensor cached_attention(const torch::Tensor& q, const torch::Tensor& k_new,
+                               const torch::Tensor& v_new, const AttentionContext& ctx,
+                               torch::Tensor* cache_k, torch::Tensor* cache_v) {
+  const auto B = q.size(0), H = q.size(1), T = q.size(2), hd = q.size(3);
+  const auto Hkv = k_new.size(1);
+  torch::Tensor k = k_new, v = v_new;
+  if (cache_k && cache_k->defined()) {
+    const auto end = ctx.past + T;
+    TORCH_CHECK(end <= cache_k->size(2), "KV cache capacity ", cache_k->size(2), " exceeded");
+    cache_k->slice(2, ctx.past, end).copy_(k_new);
+    cache_v->slice(2, ctx.past, end).copy_(v_new);
+    k = cache_k->slice(2, 0, end);
+    v = cache_v->slice(2, 0, end);
+  }
+  const auto S = k.size(2);
+  const auto group = H / Hkv;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  // Query heads of one group are stacked along the time axis so they share K/V without copies.
+  auto qg = q.reshape({B, Hkv, group * T, hd});
+  auto scores = torch::matmul(qg, k.transpose(-1, -2)) * scale;  // [B, Hkv, group*T, S]
+  scores = scores.view({B, Hkv, group, T, S});
+  if (ctx.mask.defined()) scores = scores + ctx.mask.view({B, 1, 1, T, S});
+  auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+  auto out = torch::matmul(probs.view({B, Hkv, group * T, S}), v);  // [B, Hkv, group*T, hd]
+  return out.view({B, H, T, hd});
+}
+
+LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& cfg)
+    : num_heads(cfg.num_heads), num_kv_heads(cfg.num_kv_heads), head_dim(cfg.head_dim()) {
+  const int d = cfg.hidden_size;
+  auto lin = [](int in, int out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
+  q_proj = register_module("q_proj", lin(d, num_heads * head_dim));
+  k_proj = register_module("k_proj", lin(d, num_kv_heads * head_dim));
+  v_proj = register_module("v_proj", lin(d, num_kv_heads * head_dim));
+  o_proj = register_module("o_proj", lin(num_heads * head_dim, d));
+}
+
+torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const AttentionContext& ctx,
+                                          torch::Tensor* cache_k, torch::Tensor* cache_v) {
+  const auto B = x.size(0), T = x.size(1);
+  auto q = q_proj(x).view({B, T, num_heads, head_dim}).transpose(1, 2);
+  auto k = k_proj(x).view({B, T, num_kv_heads, head_dim}).transpose(1, 2);
+  auto v = v_proj(x).view({B, T, num_kv_heads, head_dim}).transpose(1, 2);
+  q = apply_rotary(q, ctx.cos, ctx.sin);
+  k = apply_rotary(k, ctx.cos, ctx.sin);
+  auto out = cached_attention(q, k, v, ctx, cache_k, cache_v);
+  return o_proj(out.transpose(1, 2).reshape({B, T, num_heads * head_dim}));
+}
+
+LlamaMlpImpl::LlamaMlpImpl(const LlamaConfig& cfg) {
+  auto lin = [](int in, int out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
+  gate_proj = register_module("gate_proj", lin(cfg.hidden_size, cfg.intermediate_size));
+  up_proj = register_module("up_proj", lin(cfg.hidden_size, cfg.intermediate_size));
+  down_proj = register_module("down_proj", lin(cfg.intermediate_size, cfg.hidden_size));
+}
+
+torch::Tensor LlamaMlpImpl::forward(const torch::Tensor& x) {
+  return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+}
+
+LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& cfg) {
+  self_attn = register_module("self_attn", LlamaAttention(cfg));
+  mlp = register_module("mlp", LlamaMlp(cfg));
+  input_layernorm = register_module("input_layernorm", RmsNorm(cfg.hidden_size, cfg.rms_norm_eps));
+  post_attention_layernorm =
+      register_module("post_attention_layernorm", RmsNorm(cfg.hidden_size, cfg.rms_norm_eps));
+}
+
+torch::Tensor LlamaDecoderLayerImpl::forward(const torch::Tensor& x, const AttentionContext& ctx,
+                                             torch::Tensor* cache_k, torch::Tensor* cache_v) {
+  auto h = x + self_attn(input_layernorm(x), ctx, cache_k, cache_v);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+}  // namespace adallava::model

@@ -1,0 +1,41 @@
+// Loading published LLaVA-1.5 checkpoints (both layouts, any weight format) into LlavaForCausalLM.
+#pragma once
+
+#include <string>
+
+#include <c10/core/ScalarType.h>
+
+#include "data/image/preprocess.h"
+#include "io/weights.h"
+#include "model/llava.h"
+
+namespace adallava::model {
+
+struct LoadOptions {
+  std::string vision_tower_dir;  // overrides mm_vision_tower (needed when it is a hub id)
+  c10::ScalarType dtype = c10::ScalarType::Float;  // float16 checkpoints are converted
+};
+
+struct LoadedLlava {
+  LlavaForCausalLM model{nullptr};
+  image::PreprocessConfig preprocess;
+  std::string checkpoint_dir;
+  std::string vision_tower_dir;  // where the tower's weights came from ("" = embedded)
+  std::string tokenizer_path;    // <dir>/tokenizer.model (existence checked by the tokenizer)
+};
+
+// Reads config.json, weights (safetensors/.bin, sharded or not), the vision tower (embedded or
+// from its own directory), and loads strictly: missing, unexpected or mis-shaped tensors are
+// one error listing them. Known unused buffers (rotary inv_freq, CLIP position_ids, CLIP text
+// tower) are skipped on purpose.
+LoadedLlava load_llava(const std::string& dir, const LoadOptions& options = {});
+
+// Renames a checkpoint's tensors to the original LLaVA layout used by our modules.
+io::StateDict to_original_layout(const io::StateDict& weights, CheckpointLayout layout);
+
+// Copies `weights` into the module's parameters and buffers (converting dtype); throws an
+// adallava::Error naming `source` and listing every missing, unexpected or mis-shaped tensor.
+void load_state_dict_strict(torch::nn::Module& module, const io::StateDict& weights,
+                            const std::string& source);
+
+}  // namespace adallava::model
