@@ -2,11 +2,12 @@
 # (the deployment runtime must never pull in the training code) and heavy torch headers are
 # compiled once as a shared precompiled header.
 
+# No target sets POSITION_INDEPENDENT_CODE: the precompiled header is only reused by targets
+# compiled with identical code-model flags (Debian's gcc builds PIE by default).
 # One object library owns the precompiled torch header; every torch-using target reuses it.
 add_library(adallava_pch OBJECT ${CMAKE_SOURCE_DIR}/cmake/pch_anchor.cpp)
 target_link_libraries(adallava_pch PUBLIC torch spdlog::spdlog nlohmann_json::nlohmann_json)
 target_precompile_headers(adallava_pch PUBLIC ${CMAKE_SOURCE_DIR}/cmake/torch_pch.h)
-set_target_properties(adallava_pch PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
 # adallava_module(<name> DIR <src dir> [TORCH] [DEPS <targets>...])
 # Builds every .cpp below DIR into the static library adallava_<name>.
@@ -19,7 +20,6 @@ function(adallava_module name)
   add_library(adallava_${name} STATIC ${sources})
   target_include_directories(adallava_${name} PUBLIC ${CMAKE_SOURCE_DIR}/src)
   target_link_libraries(adallava_${name} PUBLIC ${ARG_DEPS})
-  set_target_properties(adallava_${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
   if(ARG_TORCH)
     target_link_libraries(adallava_${name} PUBLIC torch)
     target_precompile_headers(adallava_${name} REUSE_FROM adallava_pch)

@@ -26,11 +26,6 @@ std::string singular(const std::string& plural) {
   return plural.substr(0, plural.size() - 1);
 }
 
-bool is_shape(const std::string& w) {
-  const auto& n = syn::shape_names();
-  return std::find(n.begin(), n.end(), w) != n.end();
-}
-
 // Objects matching a referring expression such as "star", "red star", "big star", "letter K".
 std::vector<const json*> resolve(const json& scene, const std::string& ref) {
   std::vector<const json*> out;
@@ -200,8 +195,8 @@ TEST_CASE("benchmark answers follow from their scenes", "[synth][answers]") {
     for (const auto& s : read_jsonl(dir + "/vqav2/scenes.jsonl"))
       scenes[s["image"].get<std::string>()] = s["scene"];
     std::map<long, std::string> answers;
-    for (const auto& a :
-         read_json(dir + "/vqav2/v2_mscoco_synth2015_annotations.json")["annotations"])
+    const json vqa_ann = read_json(dir + "/vqav2/v2_mscoco_synth2015_annotations.json");
+    for (const auto& a : vqa_ann["annotations"])
       answers[a["question_id"].get<long>()] = a["multiple_choice_answer"];
     for (const auto& l : read_jsonl(dir + "/vqav2/llava_vqav2_mscoco_test-dev2015.jsonl")) {
       const std::string text = l["text"];
@@ -257,7 +252,8 @@ TEST_CASE("benchmark answers follow from their scenes", "[synth][answers]") {
     std::map<std::string, json> scenes;
     for (const auto& s : read_jsonl(dir + "/textvqa/scenes.jsonl"))
       scenes[s["image_id"].get<std::string>()] = s["scene"];
-    for (const auto& a : read_json(dir + "/textvqa/TextVQA_0.5.1_val.json")["data"]) {
+    const json ann = read_json(dir + "/textvqa/TextVQA_0.5.1_val.json");
+    for (const auto& a : ann["data"]) {
       std::string q = a["question"];
       q[0] = static_cast<char>(std::toupper(q[0]));
       const std::string expected = recompute(q, scenes.at(a["image_id"]));

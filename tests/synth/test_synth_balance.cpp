@@ -83,8 +83,8 @@ TEST_CASE("training families and answers are balanced", "[synth][balance]") {
 TEST_CASE("benchmark families and yes/no answers are balanced", "[synth][balance]") {
   const std::string dir = suite("small") + "/eval";
   std::map<std::string, long> vqa_family, vqa_answer;
-  for (const auto& a :
-       read_json(dir + "/vqav2/v2_mscoco_synth2015_annotations.json")["annotations"]) {
+  const json vqa_ann = read_json(dir + "/vqav2/v2_mscoco_synth2015_annotations.json");
+  for (const auto& a : vqa_ann["annotations"]) {
     vqa_family[a["family"]]++;
     vqa_answer[a["multiple_choice_answer"]]++;
   }
@@ -92,8 +92,8 @@ TEST_CASE("benchmark families and yes/no answers are balanced", "[synth][balance
   CHECK(max_share(vqa_family) < 0.2);
   CHECK(max_share(vqa_answer) < 0.3);
   std::map<std::string, long> gqa_answer;
-  for (const auto& [qid, q] : read_json(dir + "/gqa/data/testdev_balanced_questions.json").items())
-    gqa_answer[q["answer"]]++;
+  const json gqa = read_json(dir + "/gqa/data/testdev_balanced_questions.json");
+  for (const auto& [qid, q] : gqa.items()) gqa_answer[q["answer"]]++;
   CHECK(max_share(gqa_answer) < 0.3);
   for (const char* split : {"random", "popular", "adversarial"}) {
     long yes = 0, all = 0;
@@ -107,7 +107,8 @@ TEST_CASE("benchmark families and yes/no answers are balanced", "[synth][balance
   }
   // ScienceQA and MMBench answer letters are spread over the positions.
   std::map<std::string, long> sqa_letters;
-  for (const auto& [pid, p] : read_json(dir + "/scienceqa/problems.json").items())
+  const json problems = read_json(dir + "/scienceqa/problems.json");
+  for (const auto& [pid, p] : problems.items())
     sqa_letters[std::string(1, 'A' + p["answer"].get<int>())]++;
   CHECK(max_share(sqa_letters) < 0.5);
 }
@@ -196,7 +197,8 @@ TEST_CASE("pope_negatives ranks by the split's rule", "[synth][pope]") {
   std::vector<long> frequency(48, 0);
   frequency[7 * 6 + 5] = 9;  // black cross: most popular
   frequency[5 * 6 + 5] = 8;  // orange cross
-  frequency[1 * 6 + 0] = 1;  // green circle: similar (shape present) and slightly popular
+  frequency[1 * 6 + 0] = 1;  // green circle: shares the circle's shape only
+  frequency[2 * 6 + 0] = 2;  // blue circle: shares a present shape and a present colour
   syn::Rng rng(1);
   const auto popular = syn::pope_negatives("popular", present, frequency, 2, rng);
   CHECK(popular == std::vector<int>{7 * 6 + 5, 5 * 6 + 5});
