@@ -60,8 +60,10 @@ TEST_CASE("strict loading lists missing, unexpected and mis-shaped tensors", "[m
   weights["lm_head.weight"] = torch::zeros({512, 65});
   weights["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch::zeros({8});  // skipped on purpose
   io::save_safetensors(dir + "/model.safetensors", weights);
+  model::LoadOptions opts;
+  opts.vision_tower_dir = golden("llava-tiny/clip_vision");
   try {
-    model::load_llava(dir);
+    model::load_llava(dir, opts);
     FAIL("expected an error");
   } catch (const Error& e) {
     std::string msg = e.what();
@@ -76,7 +78,9 @@ TEST_CASE("strict loading lists missing, unexpected and mis-shaped tensors", "[m
 TEST_CASE("missing tokenizer.model and missing directories are named", "[model][errors]") {
   auto dir = copy_checkpoint("llava15_orig", "no_tokenizer");
   fs::remove(dir + "/tokenizer.model");
-  auto loaded = model::load_llava(dir);
+  model::LoadOptions opts;
+  opts.vision_tower_dir = golden("llava-tiny/clip_vision");
+  auto loaded = model::load_llava(dir, opts);
   REQUIRE_THROWS_WITH(text::Tokenizer::load(loaded.tokenizer_path),
                       Contains(dir + "/tokenizer.model"));
   REQUIRE_THROWS_WITH(model::load_llava(dir + "/nope"), Contains("nope") && Contains("not found"));

@@ -2,8 +2,8 @@
 #pragma once
 
 #include <fstream>
-#include <set>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>

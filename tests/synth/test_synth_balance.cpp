@@ -202,10 +202,10 @@ TEST_CASE("pope_negatives ranks by the split's rule", "[synth][pope]") {
   syn::Rng rng(1);
   const auto popular = syn::pope_negatives("popular", present, frequency, 2, rng);
   CHECK(popular == std::vector<int>{7 * 6 + 5, 5 * 6 + 5});
-  const auto adversarial = syn::pope_negatives("adversarial", present, frequency, 1, rng);
-  // Shares the shape of the red circle and the colour... none; highest similarity with most
-  // frequency.
-  CHECK(adversarial == std::vector<int>{1 * 6 + 0});
+  // Most similar first: a present shape and a present colour (blue circle, red star; the more
+  // frequent first), then a present shape only (green circle, the most frequent of those).
+  const auto adversarial = syn::pope_negatives("adversarial", present, frequency, 3, rng);
+  CHECK(adversarial == std::vector<int>{2 * 6 + 0, 0 * 6 + 3, 1 * 6 + 0});
   const auto random = syn::pope_negatives("random", present, frequency, 46, rng);
   CHECK(std::find(random.begin(), random.end(), 0) == random.end());
   CHECK(random.size() == 46);

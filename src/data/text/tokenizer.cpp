@@ -155,9 +155,20 @@ std::string Tokenizer::pieces_to_text(std::vector<std::string> tokens) const {
   std::string out;
   std::vector<std::string> pending;
   auto flush = [&] {
+    // SentencePiece's DecodePieces spells out pieces outside the vocabulary (such as a first
+    // piece whose "▁" was stripped); decoding by id must do the same, so such pieces split
+    // the run of ids and are written with "▁" turned into spaces.
     std::vector<int> ids;
-    ids.reserve(pending.size());
-    for (const auto& piece : pending) ids.push_back(processor().piece_to_id(piece));
+    for (const auto& piece : pending) {
+      const int id = processor().piece_to_id(piece);
+      if (id == unk_id_ && piece != "<unk>") {
+        out += processor().decode(ids);
+        ids.clear();
+        out += py::replace(piece, kSpaceSymbol, " ");
+      } else {
+        ids.push_back(id);
+      }
+    }
     out += processor().decode(ids);
     pending.clear();
   };

@@ -122,9 +122,8 @@ char32_t lower_char(char32_t c) {
 bool is_cased(char32_t c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == 0xAA || c == 0xB5 || c == 0xBA ||
          (c >= 0xC0 && c <= 0x24F && c != 0xD7 && c != 0xF7) || (c >= 0x370 && c <= 0x3FF) ||
-         (c >= 0x400 && c <= 0x52F) || (c >= 0x531 && c <= 0x587) ||
-         (c >= 0x1E00 && c <= 0x1FFF) || (c >= 0xFF21 && c <= 0xFF3A) ||
-         (c >= 0xFF41 && c <= 0xFF5A);
+         (c >= 0x400 && c <= 0x52F) || (c >= 0x531 && c <= 0x587) || (c >= 0x1E00 && c <= 0x1FFF) ||
+         (c >= 0xFF21 && c <= 0xFF3A) || (c >= 0xFF41 && c <= 0xFF5A);
 }
 
 bool is_case_ignorable(char32_t c) {
