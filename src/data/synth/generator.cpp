@@ -1,0 +1,125 @@
+#include "data/synth/generator.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "data/synth/benchmarks.h"
+#include "data/synth/questions.h"
+#include "data/synth/splits.h"
+#include "data/synth/suite_context.h"
+
+namespace adallava::synth {
+
+const char* const kGeneratorVersion = "1.0.0";
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// An existing folder is only replaced when it holds a suite we wrote, so a typo in --out can
+// never wipe unrelated data.
+void prepare_output(const SynthOptions& options) {
+  const fs::path root(options.out_dir);
+  std::error_code ec;
+  if (fs::exists(root, ec)) {
+    if (!fs::is_directory(root, ec)) fail("{}: exists and is not a folder", options.out_dir);
+    if (!fs::is_empty(root, ec)) {
+      const fs::path manifest = root / "manifest.json";
+      bool ours = false;
+      if (fs::exists(manifest, ec)) {
+        try {
+          ours = read_json_file(manifest.string()).value("generator", "") == "adallava-synth";
+        } catch (const Error&) {
+          ours = false;
+        }
+      }
+      if (!options.force)
+        fail("{}: folder is not empty (use --force to replace a suite written by this command)",
+             options.out_dir);
+      if (!ours)
+        fail(
+            "{}: folder is not empty and its manifest.json was not written by adallava data synth; "
+            "refusing "
+            "to delete it",
+            options.out_dir);
+      for (const auto& entry : fs::directory_iterator(root)) fs::remove_all(entry.path());
+    }
+  }
+  fs::create_directories(root, ec);
+  if (ec) fail("{}: cannot create folder: {}", options.out_dir, ec.message());
+}
+
+}  // namespace
+
+nlohmann::ordered_json generate_suite(const SynthOptions& options) {
+  ADALLAVA_CHECK(!options.out_dir.empty(), "data synth: --out is required");
+  ADALLAVA_CHECK(options.image_size >= 48 && options.image_size <= 1024,
+                 "data synth: --image-size {} outside 48..1024", options.image_size);
+  const SizePreset preset = size_preset(options.size);
+  prepare_output(options);
+  SuiteContext ctx(options.out_dir, options.seed, options.image_size, preset);
+
+  std::vector<ojson> scenes;
+  const SplitStats train = write_instruction_split(ctx, "train", preset.train_images, scenes);
+  const SplitStats val = write_instruction_split(ctx, "val", preset.val_images, scenes);
+  ctx.write_jsonl("scenes.jsonl", scenes);
+
+  ojson eval;
+  eval["vqav2"] = write_vqav2(ctx);
+  eval["gqa"] = write_gqa(ctx);
+  eval["textvqa"] = write_textvqa(ctx);
+  eval["scienceqa"] = write_scienceqa(ctx);
+  eval["pope"] = write_pope(ctx);
+  eval["mme"] = write_mme(ctx);
+  eval["mmbench"] = write_mmbench(ctx);
+
+  std::string corpus;
+  for (const auto& line : ctx.corpus()) corpus += line + "\n";
+  ctx.write_text("corpus.txt", corpus);
+
+  ojson m;
+  m["generator"] = "adallava-synth";
+  m["generator_version"] = kGeneratorVersion;
+  m["seed"] = options.seed;
+  ojson opts;
+  opts["size"] = preset.name;
+  opts["image_size"] = options.image_size;
+  m["options"] = opts;
+  ojson vocab;
+  vocab["families"] = family_names();
+  vocab["colors"] = colour_names();
+  vocab["shapes"] = shape_names();
+  vocab["sizes"] = ojson::array({"small", "big"});
+  vocab["letters"] = letter_names();
+  m["vocabulary"] = vocab;
+  ojson files;
+  files["images"] = "images";
+  files["pretrain"] = "pretrain.json";
+  files["train"] = "train.json";
+  files["val"] = "val.json";
+  files["scenes"] = "scenes.jsonl";
+  files["corpus"] = "corpus.txt";
+  ojson eval_manifests;
+  for (auto it = eval.begin(); it != eval.end(); ++it)
+    eval_manifests[it.key()] = "eval/" + it.key() + "/manifest.json";
+  files["eval"] = eval_manifests;
+  m["files"] = files;
+  ojson counts;
+  ojson pretrain;
+  pretrain["images"] = train.images;
+  pretrain["captions"] = train.images;
+  counts["pretrain"] = pretrain;
+  counts["train"] = split_stats_json(train);
+  counts["val"] = split_stats_json(val);
+  ojson eval_counts;
+  for (auto it = eval.begin(); it != eval.end(); ++it) eval_counts[it.key()] = it.value()["counts"];
+  counts["eval"] = eval_counts;
+  counts["corpus_lines"] = ctx.corpus().size();
+  m["counts"] = counts;
+  write_text_file_atomic(join_path(options.out_dir, "manifest.json"), m.dump(1) + "\n");
+  return m;
+}
+
+}  // namespace adallava::synth
