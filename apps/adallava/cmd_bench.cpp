@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "model/compute_env.h"
 #include "model/llava.h"
+#include "model/loader.h"
 
 namespace adallava::cli {
 namespace {
@@ -76,16 +77,6 @@ struct Row {
   std::string limit_name;
 };
 
-c10::ScalarType parse_dtype(const std::string& s) {
-  if (s == "fp32" || s == "float32") return torch::kFloat32;
-  if (s == "bf16" || s == "bfloat16") return torch::kBFloat16;
-  fail("--dtypes {}: expected fp32 or bf16", s);
-}
-
-std::string dtype_name(c10::ScalarType t) {
-  return t == torch::kBFloat16 ? "bf16" : "fp32";
-}
-
 model::VisionConfig vision_config(const std::string& which) {
   model::VisionConfig v;  // defaults: CLIP ViT-L/14-336
   if (which == "full") return v;
@@ -105,7 +96,8 @@ Row measure_matmul(c10::ScalarType dtype, int n, int repeats) {
   auto c = torch::mm(a, b);  // warm-up: kernel selection and first touch of the output
   auto t = time_repeats(repeats, [&] { torch::mm_out(c, a, b); });
   const double gflop = 2.0 * n * n * static_cast<double>(n) / 1e9;
-  Row r{dtype_name(dtype), fmt::format("machine: matmul {0}x{0}", n), t, "run"};
+  Row r{std::string(model::compute_dtype_name(dtype)), fmt::format("machine: matmul {0}x{0}", n), t,
+        "run"};
   r.achieved = gflop / (t.median_ms / 1e3);
   r.achieved_unit = "GFLOP/s";
   r.limit_name = "matmul peak";
@@ -147,8 +139,8 @@ model::LlavaForCausalLM build_model(const BenchArgs& a, c10::ScalarType dtype) {
   model::LlavaForCausalLM m(cfg, vision);
   if (dtype != torch::kFloat32) m->to(dtype);
   m->eval();
-  spdlog::info("[bench] built {} model ({} LLM layers, {} vision) in {:.1f} s", dtype_name(dtype),
-               a.llm_layers, a.vision,
+  spdlog::info("[bench] built {} model ({} LLM layers, {} vision) in {:.1f} s",
+               std::string(model::compute_dtype_name(dtype)), a.llm_layers, a.vision,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return m;
 }
@@ -164,7 +156,7 @@ std::vector<Row> measure_model(const BenchArgs& a, c10::ScalarType dtype, double
   auto m = build_model(a, dtype);
   const auto& v = m->vision_config;
   const auto& t = m->config.text;
-  const std::string name = dtype_name(dtype);
+  const std::string name = std::string(model::compute_dtype_name(dtype));
   const double elem_bytes = dtype == torch::kBFloat16 ? 2.0 : 4.0;
   std::vector<Row> rows;
 
@@ -305,7 +297,7 @@ nlohmann::json to_json(const std::vector<Row>& rows, const BenchArgs& a) {
 int run_bench(const BenchArgs& a, const GlobalOptions& global) {
   configure_compute(global.threads);
   std::vector<c10::ScalarType> dtypes;
-  for (const auto& d : a.dtypes) dtypes.push_back(parse_dtype(d));
+  for (const auto& d : a.dtypes) dtypes.push_back(model::parse_compute_dtype(d, "--dtypes"));
   vision_config(a.vision);  // reject a bad --vision before the slow part
 
   std::vector<Row> rows;
@@ -313,7 +305,8 @@ int run_bench(const BenchArgs& a, const GlobalOptions& global) {
   for (auto d : dtypes) {
     rows.push_back(measure_matmul(d, a.matmul_size, a.repeats));
     peak[d] = rows.back().achieved;
-    spdlog::info("[bench] {} matmul peak {:.1f} GFLOP/s", dtype_name(d), peak[d]);
+    spdlog::info("[bench] {} matmul peak {:.1f} GFLOP/s", std::string(model::compute_dtype_name(d)),
+                 peak[d]);
   }
   const auto bandwidth_rows = measure_bandwidth(a.bandwidth_gib, a.repeats);
   rows.insert(rows.end(), bandwidth_rows.begin(), bandwidth_rows.end());

@@ -1,9 +1,9 @@
 // adallava generate: answer a prompt about an image with a LLaVA-1.5 checkpoint.
 #include <iostream>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "command.h"
 #include "common/error.h"
@@ -27,12 +27,6 @@ struct GenerateArgs {
   bool json = false;
 };
 
-c10::ScalarType parse_dtype(const std::string& s) {
-  if (s == "fp32" || s == "float32") return torch::kFloat32;
-  if (s == "bf16" || s == "bfloat16") return torch::kBFloat16;
-  fail("--dtype {}: expected fp32 or bf16", s);
-}
-
 int run_generate(const GenerateArgs& a, const GlobalOptions& global) {
   configure_compute(global.threads);
   if (a.prompts.empty()) fail("--prompt is required");
@@ -42,7 +36,7 @@ int run_generate(const GenerateArgs& a, const GlobalOptions& global) {
 
   model::LoadOptions load;
   load.vision_tower_dir = a.vision_tower;
-  load.dtype = parse_dtype(a.dtype);
+  load.dtype = model::parse_compute_dtype(a.dtype, "--dtype");
   auto pipeline = model::LlavaPipeline::load(a.model, load);
 
   std::vector<model::Question> questions;
@@ -61,16 +55,20 @@ int run_generate(const GenerateArgs& a, const GlobalOptions& global) {
   auto answers = pipeline.answer(questions, a.conv_mode, opts);
   for (const auto& ans : answers) {
     const auto& g = ans.generation;
-    const double tokens_per_s = g.tokens.empty() ? 0.0 : 1000.0 * g.tokens.size() / std::max(g.decode_ms, 1e-9);
-    spdlog::info("[generate] image {:.1f} ms | prefill {} positions {:.1f} ms | decode {} tokens {:.1f} ms ({:.1f} tok/s)",
-                 g.image_ms, g.prompt_positions, g.prefill_ms, g.tokens.size(), g.decode_ms,
-                 tokens_per_s);
+    const double tokens_per_s =
+        g.tokens.empty() ? 0.0 : 1000.0 * g.tokens.size() / std::max(g.decode_ms, 1e-9);
+    spdlog::info(
+        "[generate] image {:.1f} ms | prefill {} positions {:.1f} ms | decode {} tokens {:.1f} ms "
+        "({:.1f} tok/s)",
+        g.image_ms, g.prompt_positions, g.prefill_ms, g.tokens.size(), g.decode_ms, tokens_per_s);
     if (a.json) {
-      nlohmann::json out = {{"text", ans.text},
-                            {"ids", g.tokens},
-                            {"stopped_by_eos", g.stopped_by_eos},
-                            {"prompt_positions", g.prompt_positions},
-                            {"timing_ms", {{"image", g.image_ms}, {"prefill", g.prefill_ms}, {"decode", g.decode_ms}}}};
+      nlohmann::json out = {
+          {"text", ans.text},
+          {"ids", g.tokens},
+          {"stopped_by_eos", g.stopped_by_eos},
+          {"prompt_positions", g.prompt_positions},
+          {"timing_ms",
+           {{"image", g.image_ms}, {"prefill", g.prefill_ms}, {"decode", g.decode_ms}}}};
       std::cout << out.dump() << std::endl;
     } else {
       std::cout << ans.text << std::endl;
@@ -83,17 +81,24 @@ const RegisterCommand kRegister{
     "generate", "Answer a prompt about an image with a LLaVA-1.5 checkpoint", 10,
     [](CLI::App& app, const GlobalOptions& global) -> std::function<int()> {
       auto args = std::make_shared<GenerateArgs>();
-      app.add_option("-m,--model", args->model, "Checkpoint directory (original or llava-hf layout)")
+      app.add_option("-m,--model", args->model,
+                     "Checkpoint directory (original or llava-hf layout)")
           ->required();
-      app.add_option("--image", args->images, "Image file(s): one for all prompts or one per prompt");
-      app.add_option("-p,--prompt", args->prompts, "User message(s); several form one batch")->required();
-      app.add_option("--conv-mode", args->conv_mode, "Conversation template: llava_v1, vicuna_v1, plain")
+      app.add_option("--image", args->images,
+                     "Image file(s): one for all prompts or one per prompt");
+      app.add_option("-p,--prompt", args->prompts, "User message(s); several form one batch")
+          ->required();
+      app.add_option("--conv-mode", args->conv_mode,
+                     "Conversation template: llava_v1, vicuna_v1, plain")
           ->capture_default_str();
-      app.add_option("--temperature", args->temperature, "0 = greedy")->capture_default_str()
+      app.add_option("--temperature", args->temperature, "0 = greedy")
+          ->capture_default_str()
           ->check(CLI::NonNegativeNumber);
-      app.add_option("--top-p", args->top_p, "Nucleus sampling threshold")->capture_default_str()
+      app.add_option("--top-p", args->top_p, "Nucleus sampling threshold")
+          ->capture_default_str()
           ->check(CLI::Range(0.0, 1.0));
-      app.add_option("--max-new-tokens", args->max_new_tokens)->capture_default_str()
+      app.add_option("--max-new-tokens", args->max_new_tokens)
+          ->capture_default_str()
           ->check(CLI::NonNegativeNumber);
       app.add_option("--seed", args->seed, "Sampling seed")->capture_default_str();
       app.add_option("--vision-tower", args->vision_tower,

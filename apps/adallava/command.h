@@ -17,7 +17,8 @@ struct GlobalOptions {
 
 // `setup` adds the sub-command's options to `app` and returns the function that runs it
 // (returning the process exit code).
-using CommandSetup = std::function<std::function<int()>(CLI::App& app, const GlobalOptions& global)>;
+using CommandSetup =
+    std::function<std::function<int()>(CLI::App& app, const GlobalOptions& global)>;
 
 struct CommandInfo {
   std::string name;
@@ -30,7 +31,8 @@ std::vector<CommandInfo>& command_registry();
 
 struct RegisterCommand {
   RegisterCommand(std::string name, std::string description, int order, CommandSetup setup) {
-    command_registry().push_back({std::move(name), std::move(description), std::move(setup), order});
+    command_registry().push_back(
+        {std::move(name), std::move(description), std::move(setup), order});
   }
 };
 

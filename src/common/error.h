@@ -20,7 +20,7 @@ template <typename... Args>
   throw Error(fmt::format(format, std::forward<Args>(args)...));
 }
 
-#define ADALLAVA_CHECK(cond, ...)              \
+#define ADALLAVA_CHECK(cond, ...)               \
   do {                                          \
     if (!(cond)) ::adallava::fail(__VA_ARGS__); \
   } while (0)

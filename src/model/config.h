@@ -57,11 +57,11 @@ struct LlavaConfig {
   int vision_select_layer = -2;
   std::string vision_select_feature = "patch";  // "patch" drops CLS, "cls_patch" keeps it
   std::string image_aspect_ratio = "pad";
-  std::string vision_tower;                   // mm_vision_tower: a hub id or a directory
-  int64_t image_token_index = -200;           // placeholder id in input_ids
+  std::string vision_tower;                       // mm_vision_tower: a hub id or a directory
+  int64_t image_token_index = -200;               // placeholder id in input_ids
   std::optional<int> tokenizer_model_max_length;  // truncation after splicing, when present
-  std::string config_path;                    // the config.json this came from
-  nlohmann::json raw;                         // every key, for extensions (AdaLLaVA)
+  std::string config_path;                        // the config.json this came from
+  nlohmann::json raw;                             // every key, for extensions (AdaLLaVA)
 };
 
 // Reads <dir>/config.json and detects the layout; errors name the file and the key.

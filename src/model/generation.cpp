@@ -11,7 +11,8 @@ namespace adallava::model {
 
 namespace {
 double ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 }  // namespace
 
@@ -38,7 +39,8 @@ std::vector<GenerationResult> generate(LlavaForCausalLM& model,
                                        const std::vector<GenerationRequest>& requests,
                                        const GenerationOptions& options) {
   if (requests.empty()) return {};
-  if (options.max_new_tokens < 0) fail("max_new_tokens must be >= 0, got {}", options.max_new_tokens);
+  if (options.max_new_tokens < 0)
+    fail("max_new_tokens must be >= 0, got {}", options.max_new_tokens);
   if (options.top_p && (*options.top_p <= 0.0 || *options.top_p > 1.0))
     fail("top_p must be in (0, 1], got {}", *options.top_p);
   torch::NoGradGuard no_grad;

@@ -11,9 +11,9 @@ namespace adallava::model {
 
 struct GenerationOptions {
   int max_new_tokens = 128;
-  double temperature = 0.0;      // 0 = greedy (LLaVA's eval setting)
-  std::optional<double> top_p;   // nucleus filtering when sampling
-  uint64_t seed = 0;             // sampling RNG seed
+  double temperature = 0.0;     // 0 = greedy (LLaVA's eval setting)
+  std::optional<double> top_p;  // nucleus filtering when sampling
+  uint64_t seed = 0;            // sampling RNG seed
   bool stop_at_eos = true;
 };
 
@@ -25,7 +25,7 @@ struct GenerationRequest {
 struct GenerationResult {
   std::vector<int64_t> tokens;  // new tokens (EOS included when it stopped the answer)
   bool stopped_by_eos = false;
-  int64_t prompt_positions = 0;  // LLM positions after splicing images
+  int64_t prompt_positions = 0;                        // LLM positions after splicing images
   double image_ms = 0, prefill_ms = 0, decode_ms = 0;  // shared by the whole batch
 };
 

@@ -61,14 +61,22 @@ torch::Tensor build_attention_mask(const torch::Tensor& key_valid, int64_t past,
   if (all_valid && T == 1) return {};
   auto q_pos = torch::arange(past, past + T, torch::kInt64).view({T, 1});
   auto k_pos = torch::arange(0, S, torch::kInt64).view({1, S});
-  auto allowed = (k_pos <= q_pos).view({1, 1, T, S}) &
-                 key_valid.to(torch::kBool).view({B, 1, 1, S});
+  auto allowed =
+      (k_pos <= q_pos).view({1, 1, T, S}) & key_valid.to(torch::kBool).view({B, 1, 1, S});
   double min_value;
   switch (dtype) {
-    case torch::kBFloat16: min_value = -3.3895313892515355e38; break;
-    case torch::kHalf: min_value = -65504.0; break;
-    case torch::kDouble: min_value = std::numeric_limits<double>::lowest(); break;
-    default: min_value = std::numeric_limits<float>::lowest(); break;
+    case torch::kBFloat16:
+      min_value = -3.3895313892515355e38;
+      break;
+    case torch::kHalf:
+      min_value = -65504.0;
+      break;
+    case torch::kDouble:
+      min_value = std::numeric_limits<double>::lowest();
+      break;
+    default:
+      min_value = std::numeric_limits<float>::lowest();
+      break;
   }
   auto mask = torch::zeros({B, 1, T, S}, torch::TensorOptions().dtype(dtype));
   return mask.masked_fill(allowed.logical_not(), min_value);
@@ -104,7 +112,9 @@ torch::Tensor cached_attention(const torch::Tensor& q, const torch::Tensor& k_ne
 LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& cfg)
     : num_heads(cfg.num_heads), num_kv_heads(cfg.num_kv_heads), head_dim(cfg.head_dim()) {
   const int d = cfg.hidden_size;
-  auto lin = [](int in, int out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
+  auto lin = [](int in, int out) {
+    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+  };
   q_proj = register_module("q_proj", lin(d, num_heads * head_dim));
   k_proj = register_module("k_proj", lin(d, num_kv_heads * head_dim));
   v_proj = register_module("v_proj", lin(d, num_kv_heads * head_dim));
@@ -124,7 +134,9 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const Attentio
 }
 
 LlamaMlpImpl::LlamaMlpImpl(const LlamaConfig& cfg) {
-  auto lin = [](int in, int out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false)); };
+  auto lin = [](int in, int out) {
+    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+  };
   gate_proj = register_module("gate_proj", lin(cfg.hidden_size, cfg.intermediate_size));
   up_proj = register_module("up_proj", lin(cfg.hidden_size, cfg.intermediate_size));
   down_proj = register_module("down_proj", lin(cfg.intermediate_size, cfg.hidden_size));

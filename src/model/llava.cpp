@@ -48,20 +48,21 @@ LlavaBackboneImpl::LlavaBackboneImpl(const LlavaConfig& cfg, const VisionConfig&
   for (int i = 0; i < t.num_layers; ++i) layers->push_back(LlamaDecoderLayer(t));
   register_module("layers", layers);
   norm = register_module("norm", RmsNorm(t.hidden_size, t.rms_norm_eps));
-  mm_projector =
-      register_module("mm_projector", Projector(cfg.projector_type, cfg.mm_hidden_size, t.hidden_size));
+  mm_projector = register_module("mm_projector",
+                                 Projector(cfg.projector_type, cfg.mm_hidden_size, t.hidden_size));
   vision_tower = register_module("vision_tower", VisionTower(vision));
 }
 
 LlavaForCausalLMImpl::LlavaForCausalLMImpl(const LlavaConfig& cfg, const VisionConfig& vision)
     : config(cfg), vision_config(vision) {
   if (cfg.mm_hidden_size != vision.hidden_size)
-    fail("{}: mm_hidden_size {} does not match the vision tower's hidden_size {}",
-         cfg.config_path, cfg.mm_hidden_size, vision.hidden_size);
+    fail("{}: mm_hidden_size {} does not match the vision tower's hidden_size {}", cfg.config_path,
+         cfg.mm_hidden_size, vision.hidden_size);
   model = register_module("model", LlavaBackbone(cfg, vision));
   lm_head = register_module(
       "lm_head",
-      torch::nn::Linear(torch::nn::LinearOptions(cfg.text.hidden_size, cfg.text.vocab_size).bias(false)));
+      torch::nn::Linear(
+          torch::nn::LinearOptions(cfg.text.hidden_size, cfg.text.vocab_size).bias(false)));
   if (cfg.text.tie_word_embeddings) lm_head->weight = model->embed_tokens->weight;
 }
 
@@ -76,9 +77,8 @@ torch::Tensor LlavaForCausalLMImpl::project(const torch::Tensor& features) {
 torch::Tensor LlavaForCausalLMImpl::encode_images(const torch::Tensor& pixels) {
   auto& tower = model->vision_tower->vision_tower;
   const auto tower_dtype = tower->vision_model->pre_layrnorm->weight.scalar_type();
-  auto features =
-      tower->select_features(pixels.to(tower_dtype), config.vision_select_layer,
-                             config.vision_select_feature);
+  auto features = tower->select_features(pixels.to(tower_dtype), config.vision_select_layer,
+                                         config.vision_select_feature);
   const auto llm_dtype = model->embed_tokens->weight.scalar_type();
   return project(features.to(llm_dtype));
 }

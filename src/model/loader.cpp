@@ -14,7 +14,9 @@ namespace {
 
 const std::string kTowerPrefix = "model.vision_tower.vision_tower.";
 
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+bool starts_with(const std::string& s, const std::string& p) {
+  return s.rfind(p, 0) == 0;
+}
 bool ends_with(const std::string& s, const std::string& p) {
   return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
 }
@@ -34,7 +36,8 @@ std::string resolve_tower_dir(const LlavaConfig& cfg, const std::string& dir,
   const std::string& name = cfg.vision_tower;
   if (name.empty()) return "";
   namespace fs = std::filesystem;
-  for (const fs::path& candidate : {fs::path(name), fs::path(dir) / name, fs::path(dir).parent_path() / name}) {
+  for (const fs::path& candidate :
+       {fs::path(name), fs::path(dir) / name, fs::path(dir).parent_path() / name}) {
     if (!name.empty() && dir_exists(candidate.string())) return candidate.string();
   }
   return "";
@@ -51,6 +54,16 @@ std::string tower_missing_message(const LlavaConfig& cfg, const std::string& dir
 
 }  // namespace
 
+c10::ScalarType parse_compute_dtype(const std::string& name, const std::string& option) {
+  if (name == "fp32" || name == "float32") return torch::kFloat32;
+  if (name == "bf16" || name == "bfloat16") return torch::kBFloat16;
+  fail("{} {}: expected fp32 or bf16", option, name);
+}
+
+const char* compute_dtype_name(c10::ScalarType dtype) {
+  return dtype == torch::kBFloat16 ? "bf16" : "fp32";
+}
+
 io::StateDict to_original_layout(const io::StateDict& weights, CheckpointLayout layout) {
   io::StateDict out;
   for (const auto& [name, tensor] : weights) {
@@ -63,9 +76,11 @@ io::StateDict to_original_layout(const io::StateDict& weights, CheckpointLayout 
       } else if (starts_with(name, "language_model.lm_head.")) {
         mapped = name.substr(std::string("language_model.").size());
       } else if (starts_with(name, "multi_modal_projector.linear_1.")) {
-        mapped = "model.mm_projector.0." + name.substr(std::string("multi_modal_projector.linear_1.").size());
+        mapped = "model.mm_projector.0." +
+                 name.substr(std::string("multi_modal_projector.linear_1.").size());
       } else if (starts_with(name, "multi_modal_projector.linear_2.")) {
-        mapped = "model.mm_projector.2." + name.substr(std::string("multi_modal_projector.linear_2.").size());
+        mapped = "model.mm_projector.2." +
+                 name.substr(std::string("multi_modal_projector.linear_2.").size());
       } else if (starts_with(name, "vision_tower.")) {
         mapped = kTowerPrefix + name.substr(std::string("vision_tower.").size());
       }
@@ -103,7 +118,8 @@ void load_state_dict_strict(torch::nn::Module& module, const io::StateDict& weig
       return s;
     };
     std::string msg = fmt::format("{}: checkpoint does not match the model:", source);
-    if (!missing.empty()) msg += fmt::format(" missing {} tensor(s): {};", missing.size(), list(missing));
+    if (!missing.empty())
+      msg += fmt::format(" missing {} tensor(s): {};", missing.size(), list(missing));
     if (!unexpected.empty())
       msg += fmt::format(" unexpected {} tensor(s): {};", unexpected.size(), list(unexpected));
     if (!mismatched.empty())
@@ -148,7 +164,8 @@ LoadedLlava load_llava(const std::string& dir, const LoadOptions& options) {
       weights.emplace(kTowerPrefix + name, tensor);
       ++used;
     }
-    if (used == 0) fail("{}: no vision_model.* tensors found in the vision tower checkpoint", tower_dir);
+    if (used == 0)
+      fail("{}: no vision_model.* tensors found in the vision tower checkpoint", tower_dir);
     out.vision_tower_dir = tower_dir;
   }
 
@@ -163,8 +180,10 @@ LoadedLlava load_llava(const std::string& dir, const LoadOptions& options) {
   if (file_exists(pp)) {
     out.preprocess = image::PreprocessConfig::from_json_file(pp);
   } else {
-    spdlog::warn("[model] no preprocessor_config.json in {} or the tower directory; using CLIP defaults at {} px",
-                 dir, vision.image_size);
+    spdlog::warn(
+        "[model] no preprocessor_config.json in {} or the tower directory; using CLIP defaults at "
+        "{} px",
+        dir, vision.image_size);
     out.preprocess.shortest_edge = vision.image_size;
     out.preprocess.crop_height = out.preprocess.crop_width = vision.image_size;
   }

@@ -11,6 +11,10 @@
 
 namespace adallava::model {
 
+// "fp32"/"float32" or "bf16"/"bfloat16"; anything else is an error naming `option`.
+c10::ScalarType parse_compute_dtype(const std::string& name, const std::string& option);
+const char* compute_dtype_name(c10::ScalarType dtype);
+
 struct LoadOptions {
   std::string vision_tower_dir;  // overrides mm_vision_tower (needed when it is a hub id)
   c10::ScalarType dtype = c10::ScalarType::Float;  // float16 checkpoints are converted

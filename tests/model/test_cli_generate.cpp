@@ -33,14 +33,16 @@ RunResult run(const std::string& args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
-std::string tiny(const std::string& rel) { return golden("llava-tiny/" + rel); }
+std::string tiny(const std::string& rel) {
+  return golden("llava-tiny/" + rel);
+}
 
 }  // namespace
 
 TEST_CASE("generate --json reproduces the upstream answer for a real image file", "[cli]") {
-  auto r = run("generate --model " + tiny("llava15_orig") + " --image " +
-               tiny("ref/synthetic_150x100.png") +
-               " --prompt 'What is shown in this picture?' --max-new-tokens 8 --json --log-level warn");
+  auto r = run(
+      "generate --model " + tiny("llava15_orig") + " --image " + tiny("ref/synthetic_150x100.png") +
+      " --prompt 'What is shown in this picture?' --max-new-tokens 8 --json --log-level warn");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
@@ -58,7 +60,8 @@ TEST_CASE("generate reports bad input on one line with a non-zero exit", "[cli][
       fs::copy(tiny(std::string("llava15_orig/") + f), ckpt + "/" + f);
     std::ifstream in(tiny("llava15_orig/model.safetensors"), std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), {});
-    std::ofstream(ckpt + "/model.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    std::ofstream(ckpt + "/model.safetensors", std::ios::binary)
+        << bytes.substr(0, bytes.size() / 2);
     auto r = run("generate --model " + ckpt + " --prompt hi --max-new-tokens 2");
     INFO(r.output);
     CHECK(r.exit_code != 0);
@@ -73,7 +76,8 @@ TEST_CASE("generate reports bad input on one line with a non-zero exit", "[cli][
     CHECK_THAT(r.output, Contains("not_an_image.jpg"));
   }
   SECTION("a missing image") {
-    auto r = run("generate --model " + tiny("llava15_orig") + " --image " + dir + "/missing.png --prompt hi");
+    auto r = run("generate --model " + tiny("llava15_orig") + " --image " + dir +
+                 "/missing.png --prompt hi");
     CHECK(r.exit_code != 0);
     CHECK_THAT(r.output, Contains("missing.png"));
   }

@@ -21,7 +21,8 @@ model::LoadedLlava load(const std::string& rel, c10::ScalarType dtype = torch::k
 }
 
 torch::Tensor prefill_logits(model::LlavaForCausalLM& m, const std::vector<int64_t>& ids,
-                             const torch::Tensor& pixels, std::vector<torch::Tensor>* layers = nullptr,
+                             const torch::Tensor& pixels,
+                             std::vector<torch::Tensor>* layers = nullptr,
                              torch::Tensor* embeds_out = nullptr) {
   torch::NoGradGuard ng;
   auto feats = m->encode_images(pixels);
@@ -43,7 +44,8 @@ std::vector<int64_t> greedy(model::LlavaForCausalLM& m, const std::vector<int64_
 
 }  // namespace
 
-TEST_CASE("original layout: vision, projector, LLM states and logits match upstream", "[model][golden]") {
+TEST_CASE("original layout: vision, projector, LLM states and logits match upstream",
+          "[model][golden]") {
   auto loaded = load("llava15_orig");
   auto& m = loaded.model;
   auto pixels = ref_tensor("input_pixel_values");
@@ -80,7 +82,8 @@ TEST_CASE("original layout: vision, projector, LLM states and logits match upstr
   CHECK(d <= kF32Tol);
 }
 
-TEST_CASE("original layout: greedy generation with the KV cache matches upstream", "[model][golden]") {
+TEST_CASE("original layout: greedy generation with the KV cache matches upstream",
+          "[model][golden]") {
   auto loaded = load("llava15_orig");
   auto ids = to_ids(ref_tensor("input_ids"));
   auto tokens = greedy(loaded.model, ids, ref_tensor("input_pixel_values"), 8);
@@ -95,7 +98,8 @@ TEST_CASE("sharded checkpoint with the embedded tower gives the same logits", "[
   CHECK(max_abs_diff(logits, ref_tensor("logits")) <= kF32Tol);
 }
 
-TEST_CASE("llava-hf layout: padded vocabulary, image_token_index and native ids", "[model][golden]") {
+TEST_CASE("llava-hf layout: padded vocabulary, image_token_index and native ids",
+          "[model][golden]") {
   auto loaded = load("llava15_hf");
   auto& m = loaded.model;
   CHECK(m->config.text.vocab_size == 576);
@@ -131,10 +135,12 @@ TEST_CASE("bfloat16 agrees with float32 and gives the same greedy tokens", "[mod
   double d = max_abs_diff(a, b);
   WARN("bf16 vs f32 logits max |diff|: " << d << " (logit std " << a.std().item<double>() << ")");
   CHECK(d <= 0.25);
-  CHECK(greedy(bf16.model, ids, pixels.to(torch::kBFloat16), 8) == to_ids(ref_tensor("generated_ids")));
+  CHECK(greedy(bf16.model, ids, pixels.to(torch::kBFloat16), 8) ==
+        to_ids(ref_tensor("generated_ids")));
 }
 
-TEST_CASE("a batch of prompts of different lengths gives the tokens of each prompt alone", "[model][batch]") {
+TEST_CASE("a batch of prompts of different lengths gives the tokens of each prompt alone",
+          "[model][batch]") {
   auto loaded = load("llava15_orig");
   auto& m = loaded.model;
   auto pixels = ref_tensor("input_pixel_values");
@@ -189,5 +195,6 @@ TEST_CASE("sampling is reproducible for a seed and top-p keeps the nucleus", "[m
   tiny.temperature = 1.0;
   tiny.top_p = 0.05;
   auto gen = at::detail::createCPUGenerator(1);
-  for (int i = 0; i < 20; ++i) CHECK(model::select_next_tokens(logits, tiny, gen).item<int64_t>() == 1);
+  for (int i = 0; i < 20; ++i)
+    CHECK(model::select_next_tokens(logits, tiny, gen).item<int64_t>() == 1);
 }

@@ -37,15 +37,16 @@ void edit_config(const std::string& dir, const std::function<void(nlohmann::json
 TEST_CASE("a config without a required key names the file and the key", "[model][errors]") {
   auto dir = copy_checkpoint("llava15_orig", "cfg_missing_key");
   edit_config(dir, [](nlohmann::json& j) { j.erase("hidden_size"); });
-  REQUIRE_THROWS_WITH(model::load_llava(dir),
-                      Contains(dir + "/config.json") && Contains("missing required key 'hidden_size'"));
+  REQUIRE_THROWS_WITH(model::load_llava(dir), Contains(dir + "/config.json") &&
+                                                  Contains("missing required key 'hidden_size'"));
 }
 
 TEST_CASE("a hub id as mm_vision_tower asks for --vision-tower", "[model][errors]") {
   auto dir = copy_checkpoint("llava15_orig", "hub_tower");
-  edit_config(dir, [](nlohmann::json& j) { j["mm_vision_tower"] = "openai/clip-vit-large-patch14-336"; });
-  REQUIRE_THROWS_WITH(model::load_llava(dir),
-                      Contains("openai/clip-vit-large-patch14-336") && Contains("--vision-tower DIR"));
+  edit_config(
+      dir, [](nlohmann::json& j) { j["mm_vision_tower"] = "openai/clip-vit-large-patch14-336"; });
+  REQUIRE_THROWS_WITH(model::load_llava(dir), Contains("openai/clip-vit-large-patch14-336") &&
+                                                  Contains("--vision-tower DIR"));
   model::LoadOptions opts;
   opts.vision_tower_dir = golden("llava-tiny/clip_vision");
   CHECK_NOTHROW(model::load_llava(dir, opts));
@@ -58,7 +59,8 @@ TEST_CASE("strict loading lists missing, unexpected and mis-shaped tensors", "[m
   weights.erase("model.layers.1.mlp.up_proj.weight");
   weights["model.layers.9.extra.weight"] = torch::zeros({2});
   weights["lm_head.weight"] = torch::zeros({512, 65});
-  weights["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch::zeros({8});  // skipped on purpose
+  weights["model.layers.0.self_attn.rotary_emb.inv_freq"] =
+      torch::zeros({8});  // skipped on purpose
   io::save_safetensors(dir + "/model.safetensors", weights);
   model::LoadOptions opts;
   opts.vision_tower_dir = golden("llava-tiny/clip_vision");

@@ -4,7 +4,7 @@
 
 #include "common/files.h"
 #include "eval/scorers/answer_normalization.h"
-#include "eval/scorers/py_text.h"
+#include "common/py_text.h"
 #include "support/paths.h"
 
 #include <nlohmann/json.hpp>
@@ -51,7 +51,7 @@ TEST_CASE("normalize_vqa_answer reproduces the documented quirks", "[scorers][vq
 }
 
 TEST_CASE("Python string helpers", "[scorers][py]") {
-  namespace py = adallava::scorers::py;
+  namespace py = adallava::py;
   CHECK(py::readlines("a\r\nb\rc\nd") == std::vector<std::string>{"a\n", "b\n", "c\n", "d"});
   CHECK(py::repr(1315.0) == "1315.0");
   CHECK(py::repr(99.99999999999999) == "99.99999999999999");

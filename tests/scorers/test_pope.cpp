@@ -4,7 +4,7 @@
 
 #include "common/files.h"
 #include "eval/scorers/pope.h"
-#include "eval/scorers/py_text.h"
+#include "common/py_text.h"
 #include "support/paths.h"
 
 using namespace adallava::scorers;
@@ -31,7 +31,7 @@ TEST_CASE("POPE per-split metrics match upstream", "[scorers][pope]") {
     CHECK(got.f1 == want["f1"].get<double>());
     CHECK(got.yes_ratio == want["yes_ratio"].get<double>());
     CHECK(got.summary_line() == want["summary_line"].get<std::string>());
-    namespace py = adallava::scorers::py;
+    namespace py = adallava::py;
     const std::string printed =
         "Category: " + split + ", # samples: " + std::to_string(got.samples) +
         "\nTP\tFP\tTN\tFN\t\n" + std::to_string(got.tp) + "\t" + std::to_string(got.fp) + "\t" +

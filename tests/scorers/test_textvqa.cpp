@@ -6,7 +6,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
-#include "eval/scorers/py_text.h"
+#include "common/py_text.h"
 #include "eval/scorers/textvqa.h"
 #include "support/paths.h"
 
@@ -23,7 +23,7 @@ TEST_CASE("TextVQA accuracy and items match upstream exactly", "[scorers][textvq
                                      golden(kDir + "TextVQA_0.5.1_val.json"));
   REQUIRE(m.vqa.samples == expected["samples"].get<size_t>());
   CHECK(m.vqa.accuracy == expected["accuracy"].get<double>());
-  CHECK(adallava::scorers::py::fixed(100.0 * m.vqa.accuracy, 2) ==
+  CHECK(adallava::py::fixed(100.0 * m.vqa.accuracy, 2) ==
         expected["accuracy_percent_printed"].get<std::string>());
 
   const auto& items = expected["items"];

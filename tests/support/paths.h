@@ -13,9 +13,13 @@ inline std::string golden_dir() {
   return ADALLAVA_GOLDEN_DEFAULT;
 }
 
-inline std::string golden(const std::string& relative) { return golden_dir() + "/" + relative; }
+inline std::string golden(const std::string& relative) {
+  return golden_dir() + "/" + relative;
+}
 
-inline std::string source_dir() { return ADALLAVA_SOURCE_DIR; }
+inline std::string source_dir() {
+  return ADALLAVA_SOURCE_DIR;
+}
 
 // The CLI binary, for tests that check exit codes and messages end to end.
 inline std::string adallava_bin() {

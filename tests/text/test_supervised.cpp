@@ -6,13 +6,14 @@
 #include "common/error.h"
 #include "data/text/conversation.h"
 #include "data/text/instruction_data.h"
-#include "data/text/py_string.h"
+#include "common/py_text.h"
 #include "data/text/supervised.h"
 #include "golden_text.h"
 
 using adallava::Error;
 using namespace adallava::text;
 using namespace adallava::test;
+namespace py = adallava::py;
 
 namespace {
 
@@ -182,7 +183,7 @@ TEST_CASE("python string helpers follow str semantics", "[text][supervised]") {
   CHECK(py::strip(" \n ") == "");
   CHECK(py::split("a</s>b</s>", "</s>") == std::vector<std::string>{"a", "b", ""});
   CHECK(py::split("", "x") == std::vector<std::string>{""});
-  CHECK(py::replace("<image>a<image>", "<image>", "") == "a");
+  CHECK(py::replace_all("<image>a<image>", "<image>", "") == "a");
   const auto turns = preprocess_multimodal({{"human", "  Look <image> here  "}, {"gpt", "ok"}});
   CHECK(turns[0].value == "<image>\nLook  here");
   CHECK(preprocess_multimodal({{"human", "<image>"}})[0].value == "<image>");

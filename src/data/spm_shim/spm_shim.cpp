@@ -36,20 +36,22 @@ __attribute__((visibility("default"))) adl_spm* adl_spm_load(const char* data, s
   return spm.release();
 }
 
-__attribute__((visibility("default"))) void adl_spm_free(adl_spm* spm) { delete spm; }
+__attribute__((visibility("default"))) void adl_spm_free(adl_spm* spm) {
+  delete spm;
+}
 
 __attribute__((visibility("default"))) int adl_spm_piece_size(const adl_spm* spm) {
   return spm->processor.GetPieceSize();
 }
 
 __attribute__((visibility("default"))) int adl_spm_piece_to_id(const adl_spm* spm,
-                                                              const char* piece, size_t len) {
+                                                               const char* piece, size_t len) {
   return spm->processor.PieceToId(std::string(piece, len));
 }
 
 // Returns the piece's byte length; copies at most `cap` bytes.
 __attribute__((visibility("default"))) size_t adl_spm_id_to_piece(const adl_spm* spm, int id,
-                                                                 char* out, size_t cap) {
+                                                                  char* out, size_t cap) {
   const std::string& piece = spm->processor.IdToPiece(id);
   std::memcpy(out, piece.data(), std::min(cap, piece.size()));
   return piece.size();
@@ -57,8 +59,8 @@ __attribute__((visibility("default"))) size_t adl_spm_id_to_piece(const adl_spm*
 
 // Returns the number of ids (written up to `cap`), or -1 with `err` filled.
 __attribute__((visibility("default"))) long adl_spm_encode(const adl_spm* spm, const char* text,
-                                                          size_t len, int* out, size_t cap,
-                                                          char* err, size_t err_cap) {
+                                                           size_t len, int* out, size_t cap,
+                                                           char* err, size_t err_cap) {
   std::vector<int> ids;
   const auto status = spm->processor.Encode(std::string(text, len), &ids);
   if (!status.ok()) {
@@ -71,8 +73,8 @@ __attribute__((visibility("default"))) long adl_spm_encode(const adl_spm* spm, c
 
 // Returns the decoded byte length (written up to `cap`), or -1 with `err` filled.
 __attribute__((visibility("default"))) long adl_spm_decode(const adl_spm* spm, const int* ids,
-                                                          size_t n, char* out, size_t cap,
-                                                          char* err, size_t err_cap) {
+                                                           size_t n, char* out, size_t cap,
+                                                           char* err, size_t err_cap) {
   std::string text;
   const auto status = spm->processor.Decode(std::vector<int>(ids, ids + n), &text);
   if (!status.ok()) {

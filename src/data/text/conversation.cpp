@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "data/text/py_string.h"
+#include "common/py_text.h"
 
 namespace adallava::text {
 

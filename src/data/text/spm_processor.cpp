@@ -99,7 +99,9 @@ SpmProcessor::~SpmProcessor() {
   if (handle_) shim().free(handle_);
 }
 
-int SpmProcessor::piece_size() const { return shim().piece_size(handle_); }
+int SpmProcessor::piece_size() const {
+  return shim().piece_size(handle_);
+}
 
 int SpmProcessor::piece_to_id(const std::string& piece) const {
   return shim().piece_to_id(handle_, piece.data(), piece.size());
@@ -119,7 +121,8 @@ std::string SpmProcessor::id_to_piece(int id) const {
 std::vector<int> SpmProcessor::encode(const std::string& text) const {
   std::vector<int> ids(text.size() + 8);
   char err[512] = {0};
-  long n = shim().encode(handle_, text.data(), text.size(), ids.data(), ids.size(), err, sizeof(err));
+  long n =
+      shim().encode(handle_, text.data(), text.size(), ids.data(), ids.size(), err, sizeof(err));
   if (n < 0) fail("{}: SentencePiece encode failed ({})", path_, err);
   if (static_cast<size_t>(n) > ids.size()) {
     ids.resize(n);

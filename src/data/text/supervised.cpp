@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "common/py_text.h"
 #include "data/text/conversation.h"
-#include "data/text/py_string.h"
 #include "data/text/tokenizer.h"
 
 namespace adallava::text {
@@ -29,7 +29,7 @@ void ignore_slice(std::vector<int64_t>& labels, int64_t begin, int64_t end) {
 std::vector<Turn> preprocess_multimodal(std::vector<Turn> turns) {
   for (auto& turn : turns) {
     if (!py::contains(turn.value, kImagePlaceholder)) continue;
-    const std::string rest = py::strip(py::replace(turn.value, kImagePlaceholder, ""));
+    const std::string rest = py::strip(py::replace_all(turn.value, kImagePlaceholder, ""));
     turn.value = py::strip(std::string(kImagePlaceholder) + "\n" + rest);
   }
   return turns;

@@ -2,13 +2,12 @@
 
 #include "data/text/spm_processor.h"
 
-
 #include <array>
 #include <string_view>
 
 #include "common/error.h"
 #include "common/files.h"
-#include "data/text/py_string.h"
+#include "common/py_text.h"
 
 namespace adallava::text {
 
@@ -97,7 +96,7 @@ std::vector<int64_t> Tokenizer::encode(const std::string& text, bool add_bos) co
 
   // HF prepends "▁" to the whole text (after turning literal "▁" into spaces), splits out the
   // special-token strings, and tokenizes the pieces between them separately.
-  const std::string prefixed = std::string(kSpaceSymbol) + py::replace(text, kSpaceSymbol, " ");
+  const std::string prefixed = std::string(kSpaceSymbol) + py::replace_all(text, kSpaceSymbol, " ");
   const std::array<std::pair<std::string_view, int64_t>, 3> specials = {
       {{"<unk>", unk_id_}, {"<s>", bos_id_}, {"</s>", eos_id_}}};
   std::vector<int64_t> body;
@@ -127,8 +126,7 @@ std::vector<int64_t> Tokenizer::encode(const std::string& text, bool add_bos) co
     body.insert(body.end(), chunk_ids.begin(), chunk_ids.end());
   }
   // The added "▁" stays alone when the text starts with a special token; HF drops it.
-  if (body.size() > 1 && piece_of(body[0]) == kSpaceSymbol &&
-      is_special(body[1])) {
+  if (body.size() > 1 && piece_of(body[0]) == kSpaceSymbol && is_special(body[1])) {
     body.erase(body.begin());
   }
   ids.insert(ids.end(), body.begin(), body.end());
@@ -164,7 +162,7 @@ std::string Tokenizer::pieces_to_text(std::vector<std::string> tokens) const {
       if (id == unk_id_ && piece != "<unk>") {
         out += processor().decode(ids);
         ids.clear();
-        out += py::replace(piece, kSpaceSymbol, " ");
+        out += py::replace_all(piece, kSpaceSymbol, " ");
       } else {
         ids.push_back(id);
       }

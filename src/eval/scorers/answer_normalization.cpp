@@ -3,7 +3,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "eval/scorers/py_text.h"
+#include "common/py_text.h"
 
 namespace adallava::scorers {
 namespace {

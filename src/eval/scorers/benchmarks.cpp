@@ -11,7 +11,7 @@
 #include "eval/scorers/mmbench.h"
 #include "eval/scorers/mme.h"
 #include "eval/scorers/pope.h"
-#include "eval/scorers/py_text.h"
+#include "common/py_text.h"
 #include "eval/scorers/scienceqa.h"
 #include "eval/scorers/textvqa.h"
 #include "eval/scorers/vqav2.h"

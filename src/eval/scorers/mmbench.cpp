@@ -3,7 +3,7 @@
 #include <unordered_map>
 
 #include "common/error.h"
-#include "eval/scorers/py_text.h"
+#include "common/py_text.h"
 #include "eval/scorers/tsv.h"
 
 namespace adallava::scorers {

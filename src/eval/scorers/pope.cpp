@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
-#include "eval/scorers/py_text.h"
+#include "common/py_text.h"
 
 namespace adallava::scorers {
 

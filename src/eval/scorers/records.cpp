@@ -6,7 +6,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
-#include "eval/scorers/py_text.h"
+#include "common/py_text.h"
 
 namespace adallava::scorers {
 

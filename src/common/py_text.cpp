@@ -1,10 +1,10 @@
-#include "eval/scorers/py_text.h"
+#include "common/py_text.h"
 
 #include <cmath>
 
 #include <fmt/format.h>
 
-namespace adallava::scorers::py {
+namespace adallava::py {
 
 std::u32string decode(std::string_view s) {
   std::u32string out;
@@ -283,4 +283,4 @@ std::string repr(double value) {
   return s;
 }
 
-}  // namespace adallava::scorers::py
+}  // namespace adallava::py

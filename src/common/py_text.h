@@ -1,13 +1,13 @@
-// Python 3 string semantics the upstream scorers depend on (str.lower, str.split(), str.strip,
-// slicing by code point, universal-newline line splitting). Scores are reproduced only if these
-// match Python exactly, so they work on code points rather than bytes.
+// Python 3 string semantics that upstream preprocessing and scorers depend on (str.lower,
+// str.split(), str.strip, slicing by code point, universal-newline line splitting). Scores are
+// reproduced only if these match Python exactly, so they work on code points rather than bytes.
 #pragma once
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace adallava::scorers::py {
+namespace adallava::py {
 
 // UTF-8 <-> code points. Invalid bytes decode to U+FFFD (upstream would refuse such input).
 std::u32string decode(std::string_view utf8);
@@ -50,4 +50,4 @@ std::string fixed(double value, int decimals);
 // repr(float): shortest round-trip digits, always with a '.' or exponent ("1315.0").
 std::string repr(double value);
 
-}  // namespace adallava::scorers::py
+}  // namespace adallava::py
