@@ -15,6 +15,9 @@ struct GenerationOptions {
   std::optional<double> top_p;  // nucleus filtering when sampling
   uint64_t seed = 0;            // sampling RNG seed
   bool stop_at_eos = true;
+  // AdaLLaVA latency budget in [0, 1]; unset = run every unit. A plain LLaVA checkpoint
+  // accepts only 1.0.
+  std::optional<double> budget;
 };
 
 struct GenerationRequest {
@@ -27,6 +30,11 @@ struct GenerationResult {
   bool stopped_by_eos = false;
   int64_t prompt_positions = 0;                        // LLM positions after splicing images
   double image_ms = 0, prefill_ms = 0, decode_ms = 0;  // shared by the whole batch
+  // The execution plan as the official code reports it: active heads per LLM layer, -1 for a
+  // skipped layer (every layer full for plain LLaVA).
+  std::vector<int> plan;
+  // Analytic cost of this answer (LLM-Viewer formulas; LLM only), see adaptive/cost_model.h.
+  double prefill_flops = 0, flops = 0;
 };
 
 // Runs one batch. Prompts of different lengths are left-padded; each answer is the same as

@@ -82,13 +82,25 @@ torch::Tensor build_attention_mask(const torch::Tensor& key_valid, int64_t past,
   return mask.masked_fill(allowed.logical_not(), min_value);
 }
 
+std::pair<int64_t, int64_t> mlp_group_range(int64_t g, int64_t groups, int64_t intermediate) {
+  const int64_t base = intermediate / groups, extra = intermediate % groups;
+  const int64_t begin = g * base + std::min(g, extra);
+  return {begin, begin + base + (g < extra ? 1 : 0)};
+}
+
 torch::Tensor cached_attention(const torch::Tensor& q, const torch::Tensor& k_new,
                                const torch::Tensor& v_new, const AttentionContext& ctx,
-                               torch::Tensor* cache_k, torch::Tensor* cache_v) {
+                               torch::Tensor* cache_k, torch::Tensor* cache_v,
+                               const torch::Tensor& kv_for_head) {
   const auto B = q.size(0), H = q.size(1), T = q.size(2), hd = q.size(3);
-  const auto Hkv = k_new.size(1);
   torch::Tensor k = k_new, v = v_new;
-  if (cache_k && cache_k->defined()) {
+  if (cache_k && !cache_k->defined()) {
+    TORCH_CHECK(ctx.cache_capacity >= ctx.past + T, "KV cache capacity ", ctx.cache_capacity,
+                " too small");
+    *cache_k = torch::zeros({B, k_new.size(1), ctx.cache_capacity, hd}, k_new.options());
+    *cache_v = torch::zeros({B, v_new.size(1), ctx.cache_capacity, hd}, v_new.options());
+  }
+  if (cache_k) {
     const auto end = ctx.past + T;
     TORCH_CHECK(end <= cache_k->size(2), "KV cache capacity ", cache_k->size(2), " exceeded");
     cache_k->slice(2, ctx.past, end).copy_(k_new);
@@ -96,7 +108,12 @@ torch::Tensor cached_attention(const torch::Tensor& q, const torch::Tensor& k_ne
     k = cache_k->slice(2, 0, end);
     v = cache_v->slice(2, 0, end);
   }
+  if (kv_for_head.defined()) {
+    k = k.index_select(1, kv_for_head);
+    v = v.index_select(1, kv_for_head);
+  }
   const auto S = k.size(2);
+  const auto Hkv = k.size(1);
   const auto group = H / Hkv;
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   // Query heads of one group are stacked along the time axis so they share K/V without copies.
@@ -121,19 +138,74 @@ LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& cfg)
   o_proj = register_module("o_proj", lin(num_heads * head_dim, d));
 }
 
+namespace {
+
+torch::Tensor rows_of_blocks(const torch::Tensor& w, const std::vector<int64_t>& blocks,
+                             int64_t block, int64_t dim) {
+  std::vector<torch::Tensor> parts;
+  for (auto b : blocks) parts.push_back(w.narrow(dim, b * block, block));
+  return torch::cat(parts, dim).contiguous();
+}
+
+void slice_attention(const LlamaAttentionImpl& attn, const std::vector<int64_t>& heads,
+                     LayerUnits::Sliced& s) {
+  const int64_t group = attn.num_heads / attn.num_kv_heads;
+  std::vector<int64_t> kv;  // kept KV heads, ascending
+  std::vector<int64_t> kv_for_head;
+  for (auto h : heads) {
+    const int64_t g = h / group;
+    if (kv.empty() || kv.back() != g) kv.push_back(g);
+    kv_for_head.push_back(static_cast<int64_t>(kv.size()) - 1);
+  }
+  s.attention_sliced = true;
+  s.heads = static_cast<int64_t>(heads.size());
+  s.kv_heads = static_cast<int64_t>(kv.size());
+  if (heads.empty()) return;
+  s.q_w = rows_of_blocks(attn.q_proj->weight, heads, attn.head_dim, 0);
+  s.k_w = rows_of_blocks(attn.k_proj->weight, kv, attn.head_dim, 0);
+  s.v_w = rows_of_blocks(attn.v_proj->weight, kv, attn.head_dim, 0);
+  s.o_w = rows_of_blocks(attn.o_proj->weight, heads, attn.head_dim, 1);
+  // Contiguous query groups over the kept KV heads need no index; anything else does.
+  if (group > 1 && s.kv_heads * group != s.heads)
+    s.kv_for_head = torch::tensor(kv_for_head, torch::kInt64);
+}
+
+LayerUnits::Sliced& sliced_state(const LayerUnits& units) {
+  if (!units.sliced) units.sliced = std::make_shared<LayerUnits::Sliced>();
+  return *units.sliced;
+}
+
+}  // namespace
+
 torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const AttentionContext& ctx,
-                                          torch::Tensor* cache_k, torch::Tensor* cache_v) {
+                                          torch::Tensor* cache_k, torch::Tensor* cache_v,
+                                          const LayerUnits* units) {
   const auto B = x.size(0), T = x.size(1);
+  if (units && units->heads) {
+    auto& s = sliced_state(*units);
+    if (!s.attention_sliced) slice_attention(*this, *units->heads, s);
+    if (s.heads == 0) return torch::zeros_like(x);
+    namespace F = torch::nn::functional;
+    auto q = F::linear(x, s.q_w).view({B, T, s.heads, head_dim}).transpose(1, 2);
+    auto k = F::linear(x, s.k_w).view({B, T, s.kv_heads, head_dim}).transpose(1, 2);
+    auto v = F::linear(x, s.v_w).view({B, T, s.kv_heads, head_dim}).transpose(1, 2);
+    q = apply_rotary(q, ctx.cos, ctx.sin);
+    k = apply_rotary(k, ctx.cos, ctx.sin);
+    auto out = cached_attention(q, k, v, ctx, cache_k, cache_v, s.kv_for_head);
+    return F::linear(out.transpose(1, 2).reshape({B, T, s.heads * head_dim}), s.o_w);
+  }
   auto q = q_proj(x).view({B, T, num_heads, head_dim}).transpose(1, 2);
   auto k = k_proj(x).view({B, T, num_kv_heads, head_dim}).transpose(1, 2);
   auto v = v_proj(x).view({B, T, num_kv_heads, head_dim}).transpose(1, 2);
   q = apply_rotary(q, ctx.cos, ctx.sin);
   k = apply_rotary(k, ctx.cos, ctx.sin);
-  auto out = cached_attention(q, k, v, ctx, cache_k, cache_v);
-  return o_proj(out.transpose(1, 2).reshape({B, T, num_heads * head_dim}));
+  auto out = cached_attention(q, k, v, ctx, cache_k, cache_v).transpose(1, 2);  // [B,T,H,hd]
+  if (units && units->head_mask.defined())
+    out = out * units->head_mask.to(out.scalar_type()).view({B, 1, num_heads, 1});
+  return o_proj(out.reshape({B, T, num_heads * head_dim}));
 }
 
-LlamaMlpImpl::LlamaMlpImpl(const LlamaConfig& cfg) {
+LlamaMlpImpl::LlamaMlpImpl(const LlamaConfig& cfg) : num_groups(cfg.num_heads) {
   auto lin = [](int in, int out) {
     return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
   };
@@ -142,8 +214,42 @@ LlamaMlpImpl::LlamaMlpImpl(const LlamaConfig& cfg) {
   down_proj = register_module("down_proj", lin(cfg.intermediate_size, cfg.hidden_size));
 }
 
-torch::Tensor LlamaMlpImpl::forward(const torch::Tensor& x) {
-  return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+torch::Tensor LlamaMlpImpl::forward(const torch::Tensor& x, const LayerUnits* units) {
+  const int64_t intermediate = gate_proj->weight.size(0);
+  if (units && units->groups) {
+    namespace F = torch::nn::functional;
+    auto& s = sliced_state(*units);
+    if (!s.mlp_sliced) {
+      s.mlp_sliced = true;
+      std::vector<torch::Tensor> gate, up, down;
+      for (auto g : *units->groups) {
+        auto [begin, end] = mlp_group_range(g, num_groups, intermediate);
+        gate.push_back(gate_proj->weight.slice(0, begin, end));
+        up.push_back(up_proj->weight.slice(0, begin, end));
+        down.push_back(down_proj->weight.slice(1, begin, end));
+      }
+      if (!gate.empty()) {
+        s.gate_w = torch::cat(gate, 0).contiguous();
+        s.up_w = torch::cat(up, 0).contiguous();
+        s.down_w = torch::cat(down, 1).contiguous();
+      }
+    }
+    if (!s.gate_w.defined()) return torch::zeros_like(x);
+    return F::linear(torch::silu(F::linear(x, s.gate_w)) * F::linear(x, s.up_w), s.down_w);
+  }
+  auto act = torch::silu(gate_proj(x)) * up_proj(x);
+  if (units && units->mlp_mask.defined()) {
+    // Each neuron takes its group's factor (contiguous groups, the first ones one larger).
+    std::vector<int64_t> group_of_neuron(intermediate);
+    for (int64_t g = 0; g < num_groups; ++g) {
+      auto [begin, end] = mlp_group_range(g, num_groups, intermediate);
+      for (int64_t n = begin; n < end; ++n) group_of_neuron[n] = g;
+    }
+    auto index = torch::tensor(group_of_neuron, torch::kInt64);
+    auto factors = units->mlp_mask.to(act.scalar_type()).index_select(1, index);  // [B, d_ff]
+    act = act * factors.unsqueeze(1);
+  }
+  return down_proj(act);
 }
 
 LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& cfg) {
@@ -155,9 +261,11 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& cfg) {
 }
 
 torch::Tensor LlamaDecoderLayerImpl::forward(const torch::Tensor& x, const AttentionContext& ctx,
-                                             torch::Tensor* cache_k, torch::Tensor* cache_v) {
-  auto h = x + self_attn(input_layernorm(x), ctx, cache_k, cache_v);
-  return h + mlp(post_attention_layernorm(h));
+                                             torch::Tensor* cache_k, torch::Tensor* cache_v,
+                                             const LayerUnits* units) {
+  TORCH_CHECK(!(units && units->skip), "a skipped layer must not run");
+  auto h = x + self_attn(input_layernorm(x), ctx, cache_k, cache_v, units);
+  return h + mlp(post_attention_layernorm(h), units);
 }
 
 }  // namespace adallava::model

@@ -1,6 +1,8 @@
 // LLaMA decoder blocks (HF LlamaForCausalLM semantics) and their KV cache.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -32,16 +34,49 @@ struct KVCache {
 
 // What every layer of one forward step shares: rotary tables and the attention mask.
 struct AttentionContext {
-  torch::Tensor cos, sin;  // [B, T, head_dim] in the activation dtype
-  torch::Tensor mask;      // additive [B, 1, T, S] or undefined when nothing is masked
-  int64_t past = 0;        // cached positions before this step
+  torch::Tensor cos, sin;      // [B, T, head_dim] in the activation dtype
+  torch::Tensor mask;          // additive [B, 1, T, S] or undefined when nothing is masked
+  int64_t past = 0;            // cached positions before this step
+  int64_t cache_capacity = 0;  // positions a layer's cache is allocated for on first use
 };
+
+// How much of one decoder layer runs: the unit AdaLLaVA's execution plans are made of. The
+// default runs everything. Training multiplies 0/1 (straight-through) masks into the computed
+// units; inference skips whole layers or slices the weights down to the active units, so
+// only their work is done and only their keys/values are cached.
+struct LayerUnits {
+  bool skip = false;  // identity on the residual stream; no KV cache entry
+  // Training: [B, H] factors on each head's output before o_proj and on the H contiguous
+  // MLP neuron groups before down_proj (undefined = 1).
+  torch::Tensor head_mask, mlp_mask;
+  // Inference: active heads / neuron groups, ascending (nullopt = all, empty = none).
+  std::optional<std::vector<int64_t>> heads, groups;
+
+  bool full() const {
+    return !skip && !head_mask.defined() && !mlp_mask.defined() && !heads && !groups;
+  }
+  // Sliced weights, built on first use and reused by every decode step of the answer.
+  struct Sliced;
+  mutable std::shared_ptr<Sliced> sliced;
+};
+
+struct LayerUnits::Sliced {
+  bool attention_sliced = false, mlp_sliced = false;
+  torch::Tensor q_w, k_w, v_w, o_w;  // rows of the active heads / their KV heads; o_w columns
+  torch::Tensor kv_for_head;         // [h] index into the kept KV heads (GQA only)
+  int64_t heads = 0, kv_heads = 0;
+  torch::Tensor gate_w, up_w, down_w;  // rows / columns of the active neurons
+};
+
+// Neuron range [begin, end) of MLP group g out of `groups` over `intermediate` neurons: the
+// first intermediate % groups groups hold one extra neuron (the official contiguous split).
+std::pair<int64_t, int64_t> mlp_group_range(int64_t g, int64_t groups, int64_t intermediate);
 
 struct LlamaAttentionImpl : torch::nn::Module {
   explicit LlamaAttentionImpl(const LlamaConfig& cfg);
   // cache_k/cache_v: this layer's cache slots (undefined = no cache).
   torch::Tensor forward(const torch::Tensor& x, const AttentionContext& ctx, torch::Tensor* cache_k,
-                        torch::Tensor* cache_v);
+                        torch::Tensor* cache_v, const LayerUnits* units = nullptr);
   int num_heads, num_kv_heads, head_dim;
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 };
@@ -49,15 +84,17 @@ TORCH_MODULE(LlamaAttention);
 
 struct LlamaMlpImpl : torch::nn::Module {
   explicit LlamaMlpImpl(const LlamaConfig& cfg);
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x, const LayerUnits* units = nullptr);
+  int num_groups;  // = attention heads, as AdaLLaVA-H groups neurons
   torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 };
 TORCH_MODULE(LlamaMlp);
 
 struct LlamaDecoderLayerImpl : torch::nn::Module {
   explicit LlamaDecoderLayerImpl(const LlamaConfig& cfg);
+  // `units` null or full = the stock block. A skipped layer must not be called.
   torch::Tensor forward(const torch::Tensor& x, const AttentionContext& ctx, torch::Tensor* cache_k,
-                        torch::Tensor* cache_v);
+                        torch::Tensor* cache_v, const LayerUnits* units = nullptr);
   LlamaAttention self_attn{nullptr};
   LlamaMlp mlp{nullptr};
   RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
@@ -66,9 +103,12 @@ TORCH_MODULE(LlamaDecoderLayer);
 
 // Scaled-dot-product attention with the cache update: q [B,H,T,hd], k/v [B,Hkv,T,hd].
 // Grouped-query heads share their KV head without copying it.
+// kv_for_head (optional, [H] int64): the KV head each query head reads, for sliced grouped-query
+// layers whose kept KV heads no longer line up with contiguous query groups.
 torch::Tensor cached_attention(const torch::Tensor& q, const torch::Tensor& k,
                                const torch::Tensor& v, const AttentionContext& ctx,
-                               torch::Tensor* cache_k, torch::Tensor* cache_v);
+                               torch::Tensor* cache_k, torch::Tensor* cache_v,
+                               const torch::Tensor& kv_for_head = {});
 
 // rotate-half RoPE applied to x [B, H, T, hd] with cos/sin [B, T, hd].
 torch::Tensor apply_rotary(const torch::Tensor& x, const torch::Tensor& cos,

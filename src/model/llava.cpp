@@ -158,37 +158,45 @@ MultimodalInputs LlavaForCausalLMImpl::prepare_inputs(
   return out;
 }
 
+AttentionContext LlavaForCausalLMImpl::step_context(const torch::Tensor& key_valid,
+                                                    const torch::Tensor& position_ids,
+                                                    const KVCache* cache,
+                                                    torch::ScalarType dtype) const {
+  const int64_t T = position_ids.size(1);
+  AttentionContext ctx;
+  ctx.past = cache ? cache->length : 0;
+  ctx.cache_capacity = cache ? cache->capacity : 0;
+  std::tie(ctx.cos, ctx.sin) =
+      rotary_tables(position_ids, config.text.head_dim(), config.text.rope_theta, dtype);
+  ctx.mask = build_attention_mask(key_valid, ctx.past, T, dtype);
+  return ctx;
+}
+
+torch::Tensor LlavaForCausalLMImpl::run_layers(torch::Tensor x, const AttentionContext& ctx,
+                                               KVCache* cache, int begin, int end,
+                                               const std::vector<LayerUnits>* plan,
+                                               std::vector<torch::Tensor>* layer_inputs) {
+  for (int i = begin; i < end; ++i) {
+    if (layer_inputs) layer_inputs->push_back(x);
+    const LayerUnits* units = plan ? &(*plan)[i] : nullptr;
+    if (units && units->skip) continue;  // no work, no cache entry
+    torch::Tensor* ck = cache ? &cache->keys[i] : nullptr;
+    torch::Tensor* cv = cache ? &cache->values[i] : nullptr;
+    x = model->layers[i]->as<LlamaDecoderLayer>()->forward(x, ctx, ck, cv, units);
+  }
+  return x;
+}
+
 torch::Tensor LlavaForCausalLMImpl::decode(const torch::Tensor& embeds,
                                            const torch::Tensor& key_valid,
                                            const torch::Tensor& position_ids, KVCache* cache,
-                                           std::vector<torch::Tensor>* layer_inputs) {
-  const auto B = embeds.size(0), T = embeds.size(1);
-  const int64_t past = cache ? cache->length : 0;
-  const auto dtype = embeds.scalar_type();
-  AttentionContext ctx;
-  ctx.past = past;
-  std::tie(ctx.cos, ctx.sin) =
-      rotary_tables(position_ids, config.text.head_dim(), config.text.rope_theta, dtype);
-  ctx.mask = build_attention_mask(key_valid, past, T, dtype);
-
-  const auto& t = config.text;
-  auto x = embeds;
-  for (int i = 0; i < t.num_layers; ++i) {
-    if (layer_inputs) layer_inputs->push_back(x);
-    torch::Tensor* ck = nullptr;
-    torch::Tensor* cv = nullptr;
-    if (cache) {
-      if (!cache->keys[i].defined()) {
-        auto opts = embeds.options();
-        cache->keys[i] = torch::zeros({B, t.num_kv_heads, cache->capacity, t.head_dim()}, opts);
-        cache->values[i] = torch::zeros({B, t.num_kv_heads, cache->capacity, t.head_dim()}, opts);
-      }
-      ck = &cache->keys[i];
-      cv = &cache->values[i];
-    }
-    x = model->layers[i]->as<LlamaDecoderLayer>()->forward(x, ctx, ck, cv);
-  }
-  if (cache) cache->length = past + T;
+                                           std::vector<torch::Tensor>* layer_inputs,
+                                           const std::vector<LayerUnits>* plan) {
+  if (plan && static_cast<int>(plan->size()) != config.text.num_layers)
+    fail("execution plan has {} layers, the model {}", plan->size(), config.text.num_layers);
+  auto ctx = step_context(key_valid, position_ids, cache, embeds.scalar_type());
+  auto x = run_layers(embeds, ctx, cache, 0, config.text.num_layers, plan, layer_inputs);
+  if (cache) cache->length = ctx.past + embeds.size(1);
   return model->norm(x);
 }
 

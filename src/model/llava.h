@@ -14,6 +14,7 @@
 
 #include "model/clip_vision.h"
 #include "model/config.h"
+#include "model/execution_plan.h"
 #include "model/llama.h"
 
 namespace adallava::model {
@@ -80,9 +81,20 @@ struct LlavaForCausalLMImpl : torch::nn::Module {
   // Runs the decoder on embeds [B,T,D]. With `cache`, keys/values are stored after
   // cache->length and the length advances by T. key_valid is [B, past+T] (false at padding).
   // Returns the final-normed hidden states [B,T,D]; optionally every layer's input.
+  // `plan` (one entry per layer, or null = all units) is applied as LayerUnits describe.
   torch::Tensor decode(const torch::Tensor& embeds, const torch::Tensor& key_valid,
                        const torch::Tensor& position_ids, KVCache* cache,
-                       std::vector<torch::Tensor>* layer_inputs = nullptr);
+                       std::vector<torch::Tensor>* layer_inputs = nullptr,
+                       const std::vector<LayerUnits>* plan = nullptr);
+
+  // The pieces of decode, for callers that act between layers (AdaLLaVA's scheduler reads the
+  // residual stream entering layer N_pre): rotary tables and mask of one step, then a range
+  // of layers. run_layers does not advance cache->length; decode does.
+  AttentionContext step_context(const torch::Tensor& key_valid, const torch::Tensor& position_ids,
+                                const KVCache* cache, torch::ScalarType dtype) const;
+  torch::Tensor run_layers(torch::Tensor x, const AttentionContext& ctx, KVCache* cache, int begin,
+                           int end, const std::vector<LayerUnits>* plan = nullptr,
+                           std::vector<torch::Tensor>* layer_inputs = nullptr);
 
   torch::Tensor logits(const torch::Tensor& hidden) { return lm_head(hidden).to(torch::kFloat32); }
 
@@ -90,6 +102,8 @@ struct LlavaForCausalLMImpl : torch::nn::Module {
 
   LlavaConfig config;
   VisionConfig vision_config;
+  // Set for latency-budgeted (AdaLLaVA) models; its parameters are the "scheduler" submodule.
+  std::shared_ptr<PlanScheduler> plan_scheduler;
   LlavaBackbone model{nullptr};
   torch::nn::Linear lm_head{nullptr};
 };

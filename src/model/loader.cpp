@@ -170,6 +170,14 @@ LoadedLlava load_llava(const std::string& dir, const LoadOptions& options) {
   }
 
   out.model = LlavaForCausalLM(cfg, vision);
+  if (options.extend) {
+    options.extend(*out.model);
+  } else if (cfg.raw.contains("scheduler_type")) {
+    fail(
+        "{}: this is an AdaLLaVA checkpoint (scheduler_type {}); load it through the adaptive "
+        "module (adaptive::load_adallava)",
+        cfg.config_path, cfg.raw["scheduler_type"].dump());
+  }
   out.model->to(options.dtype);
   load_state_dict_strict(*out.model, weights, dir);
   out.model->eval();

@@ -1,6 +1,7 @@
 // Loading published LLaVA-1.5 checkpoints (both layouts, any weight format) into LlavaForCausalLM.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <c10/core/ScalarType.h>
@@ -18,6 +19,9 @@ const char* compute_dtype_name(c10::ScalarType dtype);
 struct LoadOptions {
   std::string vision_tower_dir;  // overrides mm_vision_tower (needed when it is a hub id)
   c10::ScalarType dtype = c10::ScalarType::Float;  // float16 checkpoints are converted
+  // Adds modules the LLaVA layout lacks (AdaLLaVA's scheduler) before the strict load. A
+  // checkpoint whose config asks for them fails to load without it.
+  std::function<void(LlavaForCausalLMImpl&)> extend;
 };
 
 struct LoadedLlava {
