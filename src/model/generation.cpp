@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "model/cost_model.h"
 
 namespace adallava::model {
 
@@ -202,9 +203,16 @@ std::vector<GenerationResult> generate(LlavaForCausalLM& model,
     g.prefill_ms = shared_ms + ms_since(tg);
     decode_group(model, g, inputs.lengths, options, generator, results);
     const auto heads = active_heads_per_layer(g.plan, num_layers, model->config.text.num_heads);
+    const auto dims = cost_dims(model->config.text);
     for (auto b : g.rows) {
       auto& r = results[b];
       r.prompt_positions = inputs.lengths[b];
+      // The official AdaLLaVA report counts one more prompt position than it prefills.
+      const int64_t cost_prompt = r.prompt_positions + (scheduler ? 1 : 0);
+      const auto cost =
+          analyze_generate(dims, heads, cost_prompt, static_cast<int64_t>(r.tokens.size()));
+      r.prefill_flops = cost.prefill_flops;
+      r.flops = cost.flops;
       r.image_ms = image_ms;
       r.prefill_ms = g.prefill_ms;
       r.decode_ms = g.decode_ms;

@@ -112,6 +112,9 @@ void check_variant(const std::string& variant) {
       official.push_back(static_cast<int>(h.get<double>()));
     CHECK(results[0].plan == official);
     CHECK(results[0].prompt_positions + 1 == b["official_prompt_len"].get<int64_t>());
+    // The analytic cost of this answer, as the official analyzer computed it on this model.
+    CHECK(results[0].prefill_flops == b["tiny_cost_model"]["prefill_flops"].get<double>());
+    CHECK(results[0].flops == b["tiny_cost_model"]["flops"].get<double>());
   }
 }
 
