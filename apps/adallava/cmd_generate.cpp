@@ -1,10 +1,12 @@
 // adallava generate: answer a prompt about an image with a LLaVA-1.5 checkpoint.
 #include <iostream>
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "adaptive/adallava.h"
 #include "command.h"
 #include "common/error.h"
 #include "model/compute_env.h"
@@ -24,6 +26,7 @@ struct GenerateArgs {
   int max_new_tokens = 512;
   uint64_t seed = 0;
   std::string dtype = "fp32";
+  std::string budget;  // empty = full model
   bool json = false;
 };
 
@@ -37,7 +40,9 @@ int run_generate(const GenerateArgs& a, const GlobalOptions& global) {
   model::LoadOptions load;
   load.vision_tower_dir = a.vision_tower;
   load.dtype = model::parse_compute_dtype(a.dtype, "--dtype");
-  auto pipeline = model::LlavaPipeline::load(a.model, load);
+  std::optional<double> budget;
+  if (!a.budget.empty()) budget = adaptive::parse_budget(a.budget, "--budget");
+  auto pipeline = adaptive::load_pipeline(a.model, load);
 
   std::vector<model::Question> questions;
   for (size_t i = 0; i < a.prompts.size(); ++i) {
@@ -51,6 +56,7 @@ int run_generate(const GenerateArgs& a, const GlobalOptions& global) {
   opts.temperature = a.temperature;
   if (a.top_p < 1.0) opts.top_p = a.top_p;
   opts.seed = a.seed;
+  opts.budget = budget;
 
   auto answers = pipeline.answer(questions, a.conv_mode, opts);
   for (const auto& ans : answers) {
@@ -61,12 +67,21 @@ int run_generate(const GenerateArgs& a, const GlobalOptions& global) {
         "[generate] image {:.1f} ms | prefill {} positions {:.1f} ms | decode {} tokens {:.1f} ms "
         "({:.1f} tok/s)",
         g.image_ms, g.prompt_positions, g.prefill_ms, g.tokens.size(), g.decode_ms, tokens_per_s);
+    spdlog::info(
+        "[generate] budget {} | plan (active heads per layer, -1 = skipped) [{}] | "
+        "analytic cost {:.4g} FLOPs prefill, {:.4g} total (LLM-Viewer)",
+        budget ? fmt::format("{}", *budget) : std::string("full"), fmt::join(g.plan, ","),
+        g.prefill_flops, g.flops);
     if (a.json) {
       nlohmann::json out = {
           {"text", ans.text},
           {"ids", g.tokens},
           {"stopped_by_eos", g.stopped_by_eos},
           {"prompt_positions", g.prompt_positions},
+          {"budget", budget ? nlohmann::json(*budget) : nlohmann::json()},
+          {"plan", g.plan},
+          {"prefill_flops", g.prefill_flops},
+          {"flops", g.flops},
           {"timing_ms",
            {{"image", g.image_ms}, {"prefill", g.prefill_ms}, {"decode", g.decode_ms}}}};
       std::cout << out.dump() << std::endl;
@@ -78,7 +93,7 @@ int run_generate(const GenerateArgs& a, const GlobalOptions& global) {
 }
 
 const RegisterCommand kRegister{
-    "generate", "Answer a prompt about an image with a LLaVA-1.5 checkpoint", 10,
+    "generate", "Answer a prompt about an image with a LLaVA-1.5 or AdaLLaVA checkpoint", 10,
     [](CLI::App& app, const GlobalOptions& global) -> std::function<int()> {
       auto args = std::make_shared<GenerateArgs>();
       app.add_option("-m,--model", args->model,
@@ -104,6 +119,8 @@ const RegisterCommand kRegister{
       app.add_option("--vision-tower", args->vision_tower,
                      "Local directory of the vision tower (when mm_vision_tower is a hub id)");
       app.add_option("--dtype", args->dtype, "fp32 or bf16")->capture_default_str();
+      app.add_option("--budget", args->budget,
+                     "AdaLLaVA latency budget in [0, 1] (fraction of the LLM's units to run)");
       app.add_flag("--json", args->json, "Print one JSON object per answer (text, ids, timing)");
       return [args, &global] { return run_generate(*args, global); };
     }};

@@ -96,6 +96,8 @@ void write_adaptive_config(nlohmann::json& j, const UnitSpec& spec) {
 }
 
 Scheduler attach_scheduler(model::LlavaForCausalLMImpl& model, const UnitSpec& spec) {
+  if (!model.config.raw.is_object()) model.config.raw = nlohmann::json::object();
+  write_adaptive_config(model.config.raw, spec);
   auto scheduler =
       model.register_module("scheduler", Scheduler(spec, model.config.text.hidden_size));
   model.plan_scheduler = std::make_shared<BudgetPlanScheduler>(Scheduler(scheduler));

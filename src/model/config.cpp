@@ -210,6 +210,13 @@ nlohmann::json llava_config_to_json(const LlavaConfig& c) {
   j["mm_patch_merge_type"] = "flat";
   j["use_mm_proj"] = true;
   if (c.tokenizer_model_max_length) j["tokenizer_model_max_length"] = *c.tokenizer_model_max_length;
+  // AdaLLaVA's keys travel in raw (adaptive::attach_scheduler puts them there): the official
+  // class and model type go with them, so the official code loads our checkpoints.
+  if (c.raw.is_object() && c.raw.contains("scheduler_type")) {
+    for (const char* key : {"architectures", "model_type", "num_prefix_layers", "scheduler_type",
+                            "scheduler_rank", "token_selecting"})
+      if (c.raw.contains(key)) j[key] = c.raw[key];
+  }
   return j;
 }
 
