@@ -1,11 +1,16 @@
-// `adallava eval <action>`: benchmark evaluation. Each action is one entry of eval_actions()
-// below: `score` (upstream-exact metrics from an answers file) now; the model-running part
-// (producing the answers .jsonl) is meant to be added as another action the same way.
+// `adallava eval`: benchmark evaluation.
+//   adallava eval --config configs/eval/<b>.yaml --model <ckpt> --budgets 0.5,...,1.0 [...]
+// answers, scores and tabulates (src/eval/runner/evaluation.h); the actions in eval_actions()
+// work on existing files: `score` (upstream-exact metrics of one answers file), `merge`
+// (concatenate chunk answer files in question order) and `plot` (combine results.json files
+// into one table and figure).
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,10 +18,20 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "adaptive/adallava.h"
+#include "adaptive/budget.h"
 #include "command.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/py_text.h"
+#include "config/value.h"
+#include "eval/runner/answer_file.h"
+#include "eval/runner/eval_config.h"
+#include "eval/runner/evaluation.h"
+#include "eval/runner/results.h"
 #include "eval/scorers/benchmarks.h"
+#include "eval/scorers/records.h"
+#include "model/compute_env.h"
 
 namespace adallava::cli {
 namespace {
@@ -83,17 +98,208 @@ std::function<int()> setup_score(CLI::App& app, const GlobalOptions&) {
   };
 }
 
+// LLaVA's scripts `cat` chunk files; ours also restores question order (by question_index)
+// and refuses duplicates, so the result equals an unchunked run's file.
+struct MergeOptions {
+  std::vector<std::string> inputs;
+  std::string output;
+};
+
+std::function<int()> setup_merge(CLI::App& app, const GlobalOptions&) {
+  auto options = std::make_shared<MergeOptions>();
+  app.add_option("inputs", options->inputs, "Chunk answer files, in chunk order")->required();
+  app.add_option("-o,--output", options->output, "Merged answers .jsonl")->required();
+  return [options]() {
+    std::vector<std::pair<size_t, std::string>> lines;
+    std::map<size_t, std::string> seen;
+    for (const auto& path : options->inputs) {
+      if (!file_exists(path)) fail("{}: answers file not found", path);
+      const auto file_lines = py::split(read_text_file(path), "\n");
+      size_t line_no = 0;
+      for (const auto& raw : file_lines) {
+        ++line_no;
+        const std::string where = scorers::where(path, line_no);
+        if (raw.empty()) {
+          if (line_no == file_lines.size()) break;  // after the final newline
+          fail("{}: empty line", where);
+        }
+        nlohmann::ordered_json v;
+        try {
+          v = nlohmann::ordered_json::parse(raw);
+        } catch (const nlohmann::json::exception&) {
+          fail("{}: malformed answer line (not JSON)", where);
+        }
+        if (!v.is_object() || !v.contains("question_index") ||
+            !v["question_index"].is_number_unsigned())
+          fail("{}: no \"question_index\" (not written by `adallava eval`)", where);
+        const size_t index = v["question_index"].get<size_t>();
+        if (seen.count(index))
+          fail("{}: question {} is already answered in {}", where, index, seen[index]);
+        seen[index] = where;
+        lines.emplace_back(index, raw);
+      }
+    }
+    std::sort(lines.begin(), lines.end());
+    std::string text;
+    for (const auto& [index, line] : lines) text += line + "\n";
+    write_output(options->output, text);
+    spdlog::info("[eval] merged {} answers from {} files into {}", lines.size(),
+                 options->inputs.size(), options->output);
+    return 0;
+  };
+}
+
+struct PlotOptions {
+  std::vector<std::string> results;
+  std::string out;
+  std::string x_axis = "flops";
+};
+
+std::function<int()> setup_plot(CLI::App& app, const GlobalOptions&) {
+  auto options = std::make_shared<PlotOptions>();
+  app.add_option("--results", options->results, "results.json files of earlier evaluations")
+      ->required();
+  app.add_option("--out", options->out, "Folder for the combined results and plot.svg")->required();
+  app.add_option("--x-axis", options->x_axis, "flops or latency")
+      ->check(CLI::IsMember({"flops", "latency"}))
+      ->capture_default_str();
+  return [options]() {
+    std::vector<eval::ResultRow> rows;
+    for (const auto& path : options->results) {
+      auto part = eval::rows_from_json(read_json_file(path), path);
+      rows.insert(rows.end(), part.begin(), part.end());
+    }
+    eval::write_results(options->out, rows, options->x_axis);
+    spdlog::info("[eval] wrote {}/results.md and plot.svg ({} rows)", options->out, rows.size());
+    return 0;
+  };
+}
+
 const std::vector<EvalAction>& eval_actions() {
   static const std::vector<EvalAction> actions = {
       {"score", "Score an answers file with the benchmark's upstream metric code", setup_score},
+      {"merge", "Merge chunk answer files (--num-chunks runs) in question order", setup_merge},
+      {"plot", "Combine results.json files into one table and accuracy-cost plot", setup_plot},
   };
   return actions;
 }
 
-RegisterCommand register_eval("eval", "Evaluate on VQA benchmarks", 40,
+struct RunArgs {
+  std::vector<std::string> configs;
+  std::vector<std::string> models;
+  std::vector<std::string> baselines;
+  std::vector<std::string> labels;
+  std::string vision_tower;
+  std::string budgets = "1.0";
+  std::string out = "eval_results";
+  std::string data_root;
+  std::vector<std::string> overrides;
+  std::optional<size_t> limit;
+  std::optional<size_t> batch_size;
+  int64_t num_chunks = 1, chunk_idx = 0;
+  bool merge = false;
+  std::string dtype = "fp32";
+  std::string x_axis = "flops";
+};
+
+void add_run_options(CLI::App& app, RunArgs& a) {
+  app.add_option("--config", a.configs,
+                 "Benchmark or suite config (configs/eval/*.yaml); repeat for several");
+  app.add_option("-m,--model", a.models, "Checkpoint directory; repeat to compare models");
+  app.add_option("--baselines", a.baselines,
+                 "Also evaluate AdaLLaVA models with static plans of the same unit count: "
+                 "first (the lowest switchable units), random (a fixed random order)")
+      ->delimiter(',');
+  app.add_option("--label", a.labels,
+                 "Name of each --model in tables and plots (default: "
+                 "LLaVA's model name of the path)");
+  app.add_option("--vision-tower", a.vision_tower,
+                 "Local directory of the vision tower (when mm_vision_tower is a hub id)");
+  app.add_option("--budgets", a.budgets, "Comma-separated latency budgets in [0, 1]")
+      ->capture_default_str();
+  app.add_option("--out", a.out, "Output folder")->capture_default_str();
+  app.add_option("--data-root", a.data_root,
+                 "Folder holding the benchmark folders (overrides data_root of the configs)");
+  app.add_option("--set", a.overrides, "Config override key=value (e.g. max_new_tokens=16)");
+  app.add_option("--limit", a.limit, "Only the first N questions of each benchmark")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--batch-size", a.batch_size, "Questions per batch (overrides the configs)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--num-chunks", a.num_chunks,
+                 "Split the questions into N chunks (LLaVA's "
+                 "get_chunk); answers only, then --merge")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--chunk-idx", a.chunk_idx, "Which chunk this process answers")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_flag("--merge", a.merge,
+               "Merge the chunk files of a --num-chunks run (same arguments), then score");
+  app.add_option("--dtype", a.dtype, "fp32 or bf16")->capture_default_str();
+  app.add_option("--x-axis", a.x_axis, "Plot x axis: flops (prefill) or latency")
+      ->check(CLI::IsMember({"flops", "latency"}))
+      ->capture_default_str();
+}
+
+int run_evaluation_command(const RunArgs& a, const GlobalOptions& global) {
+  if (a.configs.empty()) fail("eval: --config is required (or use an action: score, merge, plot)");
+  if (a.models.empty()) fail("eval: --model is required");
+  if (!a.labels.empty() && a.labels.size() != a.models.size())
+    fail("eval: give one --label per --model ({} labels, {} models)", a.labels.size(),
+         a.models.size());
+  if (a.chunk_idx >= a.num_chunks)
+    fail("--chunk-idx {} must be below --num-chunks {}", a.chunk_idx, a.num_chunks);
+  configure_compute(global.threads);
+  eval::EvaluationRequest r;
+  std::vector<std::string> overrides = a.overrides;
+  if (!a.data_root.empty())
+    overrides.push_back("data_root=" + config::format_yaml_string(a.data_root));
+  for (const auto& path : a.configs) {
+    auto configs = eval::load_eval_configs(path, overrides);
+    r.configs.insert(r.configs.end(), configs.begin(), configs.end());
+  }
+  for (size_t i = 0; i < a.models.size(); ++i)
+    r.models.push_back({a.models[i], a.labels.empty() ? "" : a.labels[i], ""});
+  // Static baselines with the learned plans' unit counts, for every AdaLLaVA model given.
+  for (const auto& policy : a.baselines) {
+    adaptive::parse_static_policy(policy);  // rejects unknown names before any work
+    for (size_t i = 0; i < a.models.size(); ++i) {
+      if (!eval::is_adaptive_checkpoint(a.models[i])) continue;
+      const std::string base = a.labels.empty() ? eval::model_name_from_path(a.models[i]) : a.labels[i];
+      r.models.push_back({a.models[i], base + (policy == "first" ? " first-k" : " random plan"),
+                          policy});
+    }
+  }
+  r.budgets.clear();
+  for (const auto& piece : py::split(a.budgets, ","))
+    r.budgets.push_back(adaptive::parse_budget(py::strip(piece), "--budgets"));
+  r.vision_tower = a.vision_tower;
+  r.dtype = a.dtype;
+  r.out_dir = a.out;
+  r.limit = a.limit;
+  r.batch_size = a.batch_size;
+  r.num_chunks = a.num_chunks;
+  r.chunk_idx = a.chunk_idx;
+  r.merge = a.merge;
+  r.x_axis = a.x_axis;
+  const auto rows = eval::run_evaluation(r);
+  if (r.num_chunks > 1 && !r.merge) {
+    spdlog::info("[eval] chunk {} of {} answered; run again with --merge to combine and score",
+                 r.chunk_idx, r.num_chunks);
+    return 0;
+  }
+  std::cout << eval::results_markdown(rows);
+  spdlog::info("[eval] results: {}/results.md, results.csv, results.json; plot: {}/plot.svg",
+               r.out_dir, r.out_dir);
+  return 0;
+}
+
+RegisterCommand register_eval("eval", "Evaluate on VQA benchmarks across latency budgets", 40,
                               [](CLI::App& app,
                                  const GlobalOptions& global) -> std::function<int()> {
-                                app.require_subcommand(1);
+                                app.require_subcommand(0, 1);
+                                auto args = std::make_shared<RunArgs>();
+                                add_run_options(app, *args);
                                 auto runners =
                                     std::make_shared<std::map<CLI::App*, std::function<int()>>>();
                                 for (const auto& action : eval_actions()) {
@@ -101,10 +307,10 @@ RegisterCommand register_eval("eval", "Evaluate on VQA benchmarks", 40,
                                       app.add_subcommand(action.name, action.description);
                                   (*runners)[sub] = action.setup(*sub, global);
                                 }
-                                return [runners]() {
+                                return [runners, args, &global]() {
                                   for (auto& [sub, run] : *runners)
                                     if (sub->parsed()) return run();
-                                  return 1;
+                                  return run_evaluation_command(*args, global);
                                 };
                               });
 

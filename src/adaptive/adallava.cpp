@@ -1,6 +1,7 @@
 #include "adaptive/adallava.h"
 
 #include <torch/torch.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
 
 #include "adaptive/plan.h"
@@ -47,6 +48,54 @@ class BudgetPlanScheduler : public model::PlanScheduler {
     return k;
   }
   Scheduler scheduler_;
+};
+
+// Plans that ignore the scheduler's logits: a fixed priority order over the switchable units.
+class StaticPlanScheduler : public model::PlanScheduler {
+ public:
+  StaticPlanScheduler(Scheduler scheduler, std::vector<int64_t> order)
+      : scheduler_(std::move(scheduler)), order_(std::move(order)) {}
+  void check_budget(double budget) const override {
+    units_for_budget(budget, scheduler_->spec);
+  }
+  torch::Tensor latency_tokens(const std::vector<double>& budgets) override {
+    std::vector<int64_t> k;
+    for (double b : budgets) k.push_back(units_for_budget(b, scheduler_->spec));
+    return scheduler_->latency_token(k);
+  }
+  int decision_layer() const override {
+    return static_cast<int>(scheduler_->spec.num_prefix_layers);
+  }
+  std::vector<model::LayerPlan> plans(const torch::Tensor&,
+                                      const std::vector<double>& budgets) override {
+    const auto& spec = scheduler_->spec;
+    const int64_t upper = spec.num_layers - spec.num_prefix_layers;
+    const int64_t per_layer = spec.units_per_layer();
+    std::vector<model::LayerPlan> out;
+    for (double b : budgets) {
+      const int64_t k = units_for_budget(b, spec);
+      auto sampled = spec.variant == Variant::L ? torch::zeros({upper})
+                                                : torch::zeros({upper, 2 * spec.num_heads});
+      for (int64_t i = 0; i < k; ++i) {
+        const int64_t unit = order_[i];
+        if (spec.variant == Variant::L) {
+          sampled[unit] = 1;
+        } else {
+          const int64_t layer = unit / per_layer, slot = unit % per_layer;
+          const int64_t r = spec.scheduler_rank;
+          sampled[layer].slice(0, slot * r, (slot + 1) * r).fill_(1);
+          sampled[layer].slice(0, spec.num_heads + slot * r, spec.num_heads + (slot + 1) * r)
+              .fill_(1);
+        }
+      }
+      out.push_back(inference_plan(execution_plan(sampled, spec)));
+    }
+    return out;
+  }
+
+ private:
+  Scheduler scheduler_;
+  std::vector<int64_t> order_;
 };
 
 int64_t int_key(const model::LlavaConfig& cfg, const char* key) {
@@ -123,6 +172,26 @@ model::LlavaPipeline load_pipeline(const std::string& dir, model::LoadOptions op
     if (auto spec = unit_spec_from_config(m.config)) attach_scheduler(m, *spec);
   };
   return model::LlavaPipeline::load(dir, options);
+}
+
+StaticPolicy parse_static_policy(const std::string& name) {
+  if (name == "first") return StaticPolicy::FirstUnits;
+  if (name == "random") return StaticPolicy::RandomUnits;
+  fail("unknown static plan '{}' (expected first or random)", name);
+}
+
+void use_static_plans(model::LlavaForCausalLMImpl& model, StaticPolicy policy, uint64_t seed) {
+  auto scheduler = scheduler_of(model);
+  if (!scheduler) fail("static plans need an AdaLLaVA checkpoint (this one has no scheduler)");
+  const int64_t n = scheduler->spec.switchable_units();
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  if (policy == StaticPolicy::RandomUnits) {
+    auto generator = at::detail::createCPUGenerator(seed);
+    auto perm = torch::randperm(n, generator, torch::kInt64);
+    for (int64_t i = 0; i < n; ++i) order[i] = perm[i].item<int64_t>();
+  }
+  model.plan_scheduler = std::make_shared<StaticPlanScheduler>(scheduler, std::move(order));
 }
 
 int64_t latency_token_position(const std::vector<int64_t>& labels) {

@@ -57,3 +57,16 @@ TrainingForward training_forward(model::LlavaForCausalLMImpl& model, Scheduler& 
                                  double tau, const NoiseSource& noise);
 
 }  // namespace adallava::adaptive
+
+namespace adallava::adaptive {
+
+// Static baselines with the same unit count as the learned plan: the first k switchable units
+// (L: the lowest scheduled layers; H: layer by layer, r heads and r MLP groups at a time), or a
+// fixed random order of the units drawn once from `seed`. The latency token is still inserted,
+// so only the choice of units differs from the learned scheduler.
+enum class StaticPolicy { FirstUnits, RandomUnits };
+void use_static_plans(model::LlavaForCausalLMImpl& model, StaticPolicy policy, uint64_t seed = 0);
+// Parses "first" or "random" (the names used on the command line).
+StaticPolicy parse_static_policy(const std::string& name);
+
+}  // namespace adallava::adaptive

@@ -1,0 +1,52 @@
+// `adallava eval --config ... --model ... --budgets ...`: every (model, benchmark, budget)
+// answered (resuming from existing answer files), scored with the upstream-exact scorers and
+// collected into results.md/.csv/.json and plot.svg under the output folder:
+//
+//   <out>/<model label>/<benchmark>/budget_<b>/answers.jsonl      (+ metrics.json, report.txt,
+//                                                                   submission.json for VQAv2)
+//   <out>/<model label>/<benchmark>/budget_<b>/answers.chunk-<k>-of-<n>.jsonl   (--num-chunks)
+//   <out>/results.{md,csv,json}, <out>/plot.svg
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eval/runner/eval_config.h"
+#include "eval/runner/results.h"
+
+namespace adallava::eval {
+
+struct ModelSpec {
+  std::string path;
+  std::string label;  // "" = LLaVA's model name of the path
+  // AdaLLaVA static baseline instead of the learned scheduler: "first" or "random" ("" = none).
+  std::string static_plan;
+};
+
+struct EvaluationRequest {
+  std::vector<EvalConfig> configs;
+  std::vector<ModelSpec> models;
+  std::string vision_tower;
+  std::string dtype = "fp32";
+  std::vector<double> budgets = {1.0};
+  std::string out_dir = "eval_results";
+  std::optional<size_t> limit;
+  std::optional<size_t> batch_size;  // overrides every config's batch_size
+  int64_t num_chunks = 1, chunk_idx = 0;
+  bool merge = false;            // combine the chunk files of a --num-chunks run, then score
+  std::string x_axis = "flops";  // plot x axis: "flops" (prefill) or "latency"
+};
+
+// Checkpoints whose config.json names an AdaLLaVA scheduler accept budgets below 1.
+bool is_adaptive_checkpoint(const std::string& model_dir);
+
+std::string budget_dir_name(double budget);  // "budget_0.50"
+std::string chunk_file_name(int64_t chunk_idx, int64_t num_chunks);
+
+// Runs everything; returns the result rows (also written to out_dir). Chunk runs write answers
+// only (no scores, no results) until --merge.
+std::vector<ResultRow> run_evaluation(const EvaluationRequest& request);
+
+}  // namespace adallava::eval

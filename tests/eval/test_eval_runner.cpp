@@ -1,0 +1,241 @@
+// The runner on the tiny golden LLaVA and the synthetic suite: answers equal the pipeline's own
+// answer for the same question, resume after an interruption and chunk+merge give the same
+// file as one uninterrupted run, records carry LLaVA's fields plus cost and timing, and the
+// files score with the upstream-exact scorers.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "eval/runner/answer_file.h"
+#include "eval/runner/evaluation.h"
+#include "eval/runner/runner.h"
+#include "eval/runner/scoring.h"
+#include "model/pipeline.h"
+#include "support/paths.h"
+#include "synth_fixture.h"
+
+using namespace adallava;
+using namespace adallava::eval;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kModel = "llava-tiny/llava15_orig";
+
+model::LlavaPipeline& tiny_pipeline() {
+  static model::LlavaPipeline p = [] {
+    model::LoadOptions o;
+    o.vision_tower_dir = test::golden("llava-tiny/clip_vision");
+    return model::LlavaPipeline::load(test::golden(kModel), o);
+  }();
+  return p;
+}
+
+EvalConfig config_for(const std::string& name, int max_new_tokens = 6) {
+  auto c = load_eval_configs(test::source_dir() + "/configs/eval/" + name + ".yaml",
+                             {"data_root=" + test::tiny_synth_suite() + "/eval",
+                              "max_new_tokens=" + std::to_string(max_new_tokens)});
+  return c.at(0);
+}
+
+// Lines of an answer file without the measured "timing" part.
+std::vector<std::string> comparable_lines(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    out.push_back(answer_line(comparable_part(nlohmann::ordered_json::parse(line))));
+  return out;
+}
+
+RunOptions options_for(const std::string& path) {
+  RunOptions o;
+  o.model_id = "llava15_orig";
+  o.answers_path = path;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("an answer is what the pipeline answers for the question alone (batch size 1)") {
+  auto& pipeline = tiny_pipeline();
+  const auto cfg = config_for("vqav2");
+  const auto prepared = prepare_benchmark(pipeline, cfg, read_benchmark_items(cfg), 1);
+  const std::string dir = test::scratch_dir("eval-runner-single");
+  auto o = options_for(dir + "/answers.jsonl");
+  o.limit = 3;
+  const auto stats = run_answers(pipeline, prepared, o);
+  CHECK(stats.generated == 3);
+  CHECK(stats.computed_rows == 3);
+  std::ifstream in(o.answers_path);
+  std::string line;
+  size_t i = 0;
+  model::GenerationOptions gen;
+  gen.max_new_tokens = 6;
+  while (std::getline(in, line)) {
+    const auto record = nlohmann::ordered_json::parse(line);
+    const auto& item = prepared.items[i];
+    const auto alone = pipeline.answer({{item.message, item.image_path}}, "vicuna_v1", gen).at(0);
+    CHECK(record["text"] == alone.text);
+    CHECK(record["question_id"].dump() == item.question_id.dump());
+    CHECK(record["prompt"] == item.message);
+    CHECK(record["new_tokens"] == alone.generation.tokens.size());
+    ++i;
+  }
+  CHECK(i == 3);
+}
+
+TEST_CASE("records: LLaVA's keys in LLaVA's order, then budget, plan, FLOPs, timing") {
+  auto& pipeline = tiny_pipeline();
+  const auto cfg = config_for("mmbench", 3);
+  const auto prepared = prepare_benchmark(pipeline, cfg, read_benchmark_items(cfg), 4);
+  const std::string dir = test::scratch_dir("eval-runner-records");
+  auto o = options_for(dir + "/answers.jsonl");
+  o.limit = 5;
+  run_answers(pipeline, prepared, o);
+  std::ifstream in(o.answers_path);
+  std::string line;
+  REQUIRE(std::getline(in, line));
+  const auto r = nlohmann::ordered_json::parse(line);
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : r.items()) keys.push_back(k);
+  CHECK(keys == std::vector<std::string>{"question_id", "round_id", "prompt", "text", "options",
+                                         "option_char", "answer_id", "model_id", "metadata",
+                                         "question_index", "budget", "plan", "prefill_flops",
+                                         "flops", "new_tokens", "timing"});
+  CHECK(line.rfind("{\"question_id\": 0, \"round_id\": 0, \"prompt\": ", 0) == 0);  // json.dumps
+  CHECK(r["answer_id"].get<std::string>().size() == 22);
+  CHECK(r["metadata"] == nlohmann::ordered_json::object());
+  CHECK(r["budget"] == 1.0);
+  CHECK(r["timing"]["batch_size"].get<int>() >= 1);
+  CHECK(r["timing"]["total_ms"].get<double>() > 0);
+}
+
+TEST_CASE("interrupted and resumed run = uninterrupted run (also after a cut-off last line)") {
+  auto& pipeline = tiny_pipeline();
+  const auto cfg = config_for("vqav2");
+  const auto prepared = prepare_benchmark(pipeline, cfg, read_benchmark_items(cfg), 4);
+  const std::string dir = test::scratch_dir("eval-runner-resume");
+
+  const auto full = options_for(dir + "/full.jsonl");
+  CHECK(run_answers(pipeline, prepared, full).generated == 18);
+
+  auto part = options_for(dir + "/resumed.jsonl");
+  part.limit = 7;  // the interruption
+  CHECK(run_answers(pipeline, prepared, part).generated == 7);
+  CHECK(comparable_lines(part.answers_path).size() == 7);
+  part.limit.reset();
+  const auto resumed = run_answers(pipeline, prepared, part);
+  CHECK(resumed.already_answered == 7);
+  CHECK(resumed.generated == 11);
+  CHECK(comparable_lines(part.answers_path) == comparable_lines(full.answers_path));
+
+  // A process killed while writing leaves half a line: it is dropped and answered again.
+  const std::string text = read_text_file(part.answers_path);
+  const size_t cut = text.rfind('\n', text.size() - 2) + 20;
+  std::ofstream(part.answers_path, std::ios::binary | std::ios::trunc) << text.substr(0, cut);
+  CHECK(run_answers(pipeline, prepared, part).generated == 1);
+  CHECK(comparable_lines(part.answers_path) == comparable_lines(full.answers_path));
+
+  // Nothing left to do: the file stays as it is.
+  CHECK(run_answers(pipeline, prepared, part).generated == 0);
+  CHECK(comparable_lines(part.answers_path) == comparable_lines(full.answers_path));
+}
+
+TEST_CASE("a foreign answer file is refused, naming file and line") {
+  auto& pipeline = tiny_pipeline();
+  const auto cfg = config_for("gqa");
+  const auto prepared = prepare_benchmark(pipeline, cfg, read_benchmark_items(cfg), 4);
+  const std::string dir = test::scratch_dir("eval-runner-foreign");
+  auto o = options_for(dir + "/answers.jsonl");
+  o.limit = 2;
+  run_answers(pipeline, prepared, o);
+  o.recorded_budget = 0.5;  // a different budget's folder
+  try {
+    run_answers(pipeline, prepared, o);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("answers.jsonl:1") != std::string::npos);
+  }
+}
+
+TEST_CASE("chunks + merge = one unchunked run; results files are written and parse") {
+  const std::string out = test::scratch_dir("eval-runner-chunks");
+  EvaluationRequest r;
+  r.configs = {config_for("vqav2"), config_for("scienceqa", 4)};
+  r.models = {{test::golden(kModel), "tiny"}};
+  r.vision_tower = test::golden("llava-tiny/clip_vision");
+  r.batch_size = 4;
+  r.out_dir = out + "/whole";
+  const auto whole = run_evaluation(r);
+  REQUIRE(whole.size() == 2);
+  CHECK(whole[0].answered == 18);
+  CHECK(whole[0].value.has_value());  // local VQA accuracy from the official-format annotations
+  CHECK(whole[1].metric == "img_accuracy");
+  CHECK(whole[1].value.has_value());
+  CHECK(whole[0].mean_prefill_flops >= 0);
+
+  r.out_dir = out + "/chunked";
+  r.num_chunks = 3;
+  for (int64_t k = 0; k < 3; ++k) {
+    r.chunk_idx = k;
+    CHECK(run_evaluation(r).empty());  // answers only
+  }
+  CHECK(!fs::exists(out + "/chunked/results.json"));
+  r.merge = true;
+  const auto merged = run_evaluation(r);
+  REQUIRE(merged.size() == 2);
+  for (const char* b : {"vqav2", "scienceqa"}) {
+    const std::string rel = std::string("/tiny/") + b + "/budget_1.00/answers.jsonl";
+    CHECK(comparable_lines(out + "/chunked" + rel) == comparable_lines(out + "/whole" + rel));
+  }
+  CHECK(merged[0].value == whole[0].value);
+  CHECK(merged[1].value == whole[1].value);
+
+  const auto json = read_json_file(out + "/whole/results.json");
+  CHECK(json["results"].size() == 2);
+  CHECK(json["results"][0]["benchmark"] == "vqav2");
+  CHECK(json["results"][0]["adaptive"] == false);
+  const std::string csv = read_text_file(out + "/whole/results.csv");
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 3);
+  CHECK(csv.rfind("model,adaptive,benchmark,budget,metric,value,", 0) == 0);
+  const std::string svg = read_text_file(out + "/whole/plot.svg");
+  CHECK(svg.find("<svg") != std::string::npos);
+  CHECK(svg.find("</svg>") != std::string::npos);
+  CHECK(svg.find(">vqav2</text>") != std::string::npos);
+  const std::string md = read_text_file(out + "/whole/results.md");
+  CHECK(md.find("| tiny | 1.00 |") != std::string::npos);
+  CHECK(md.find("## Per family: vqav2") != std::string::npos);
+  // The scorer's own outputs beside the answers.
+  CHECK(fs::exists(out + "/whole/tiny/vqav2/budget_1.00/submission.json"));
+  CHECK(fs::exists(out + "/whole/tiny/scienceqa/budget_1.00/metrics.json"));
+}
+
+TEST_CASE("AdaLLaVA budgets: a sweep is a curve, lower budget = skipped layers, fewer FLOPs") {
+  const std::string out = test::scratch_dir("eval-runner-ada");
+  EvaluationRequest r;
+  r.configs = {config_for("gqa", 3)};
+  r.models = {{test::golden("adallava/ada_L"), "ada_L"}};
+  r.vision_tower = test::golden("llava-tiny/clip_vision");
+  r.budgets = {0.5, 1.0};
+  r.out_dir = out;
+  const auto rows = run_evaluation(r);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].adaptive);
+  CHECK(rows[0].mean_prefill_flops < rows[1].mean_prefill_flops);
+  // The official plans of ada_L on the tiny model (golden infer_L): k0 [4,4,-1,-1], k2 all 4.
+  const auto first = [&](const char* b) {
+    std::ifstream in(out + "/ada_L/gqa/" + b + "/answers.jsonl");
+    std::string line;
+    std::getline(in, line);
+    return nlohmann::ordered_json::parse(line);
+  };
+  CHECK(first("budget_0.50")["plan"] == nlohmann::ordered_json({4, 4, -1, -1}));
+  CHECK(first("budget_1.00")["plan"] == nlohmann::ordered_json({4, 4, 4, 4}));
+  CHECK(first("budget_0.50")["budget"] == 0.5);
+}
