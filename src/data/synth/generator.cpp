@@ -1,5 +1,6 @@
 #include "data/synth/generator.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -9,14 +10,18 @@
 #include "data/synth/questions.h"
 #include "data/synth/splits.h"
 #include "data/synth/suite_context.h"
+#include "data/text/conversation.h"
+#include "data/text/tokenizer_training.h"
 
 namespace adallava::synth {
 
-const char* const kGeneratorVersion = "1.0.0";
+const char* const kGeneratorVersion = "1.1.0";
 
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr int kTokenizerVocabSize = 512;
 
 // An existing folder is only replaced when it holds a suite we wrote, so a typo in --out can
 // never wipe unrelated data.
@@ -51,6 +56,22 @@ void prepare_output(const SynthOptions& options) {
   if (ec) fail("{}: cannot create folder: {}", options.out_dir, ec.message());
 }
 
+// The suite's own SentencePiece model (no pretrained tokenizer exists offline for a model
+// trained from scratch), trained on corpus.txt plus vicuna_v1's fixed text. The system prompt
+// starts every training conversation, so it is weighted as often as one corpus line in 16
+// appears; that keeps it to whole-word pieces and prompts short. 512 pieces = 259 specials and
+// bytes (byte fallback keeps "\n" and unseen characters off <unk>) + 253 learned.
+void write_tokenizer(const std::string& out_dir, size_t corpus_lines) {
+  text::TokenizerTrainingOptions options;
+  options.vocab_size = kTokenizerVocabSize;
+  const auto& vicuna = text::conversation_template("vicuna_v1");
+  const std::string fixed_text =
+      vicuna.system + " " + vicuna.user_role + ": " + vicuna.assistant_role + ":";
+  options.extra_sentences.assign(std::max<size_t>(1, corpus_lines / 16), fixed_text);
+  text::train_tokenizer(join_path(out_dir, "corpus.txt"), join_path(out_dir, "tokenizer.model"),
+                        options);
+}
+
 }  // namespace
 
 nlohmann::ordered_json generate_suite(const SynthOptions& options) {
@@ -78,6 +99,7 @@ nlohmann::ordered_json generate_suite(const SynthOptions& options) {
   std::string corpus;
   for (const auto& line : ctx.corpus()) corpus += line + "\n";
   ctx.write_text("corpus.txt", corpus);
+  write_tokenizer(options.out_dir, ctx.corpus().size());
 
   ojson m;
   m["generator"] = "adallava-synth";
@@ -101,6 +123,7 @@ nlohmann::ordered_json generate_suite(const SynthOptions& options) {
   files["val"] = "val.json";
   files["scenes"] = "scenes.jsonl";
   files["corpus"] = "corpus.txt";
+  files["tokenizer"] = "tokenizer.model";
   ojson eval_manifests;
   for (auto it = eval.begin(); it != eval.end(); ++it)
     eval_manifests[it.key()] = "eval/" + it.key() + "/manifest.json";

@@ -22,6 +22,9 @@ struct ShimApi {
   size_t (*id_to_piece)(const void*, int, char*, size_t) = nullptr;
   long (*encode)(const void*, const char*, size_t, int*, size_t, char*, size_t) = nullptr;
   long (*decode)(const void*, const int*, size_t, char*, size_t, char*, size_t) = nullptr;
+  int (*train)(const char*, size_t, const char*, size_t, unsigned, int, char**, size_t*, char*,
+               size_t) = nullptr;
+  void (*free_buffer)(char*) = nullptr;
 };
 
 std::string executable_dir() {
@@ -76,6 +79,8 @@ const ShimApi& shim() {
     sym(api.id_to_piece, "adl_spm_id_to_piece");
     sym(api.encode, "adl_spm_encode");
     sym(api.decode, "adl_spm_decode");
+    sym(api.train, "adl_spm_train");
+    sym(api.free_buffer, "adl_spm_free_buffer");
   });
   if (!error.empty()) throw Error(error);
   return api;
@@ -97,6 +102,20 @@ std::shared_ptr<SpmProcessor> SpmProcessor::load(const std::string& serialized,
 
 SpmProcessor::~SpmProcessor() {
   if (handle_) shim().free(handle_);
+}
+
+std::string SpmProcessor::train(const std::string& options, const std::string& sentences,
+                                unsigned seed, bool quiet, const std::string& what) {
+  const auto& api = shim();
+  char err[1024] = {0};
+  char* model = nullptr;
+  size_t model_len = 0;
+  if (api.train(options.data(), options.size(), sentences.data(), sentences.size(), seed,
+                quiet ? 1 : 0, &model, &model_len, err, sizeof(err)) != 0)
+    fail("{}: SentencePiece training failed ({})", what, err);
+  std::string serialized(model, model_len);
+  api.free_buffer(model);
+  return serialized;
 }
 
 int SpmProcessor::piece_size() const {

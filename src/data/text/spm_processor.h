@@ -12,6 +12,10 @@ class SpmProcessor {
  public:
   // Parses a serialized ModelProto; errors name `path`.
   static std::shared_ptr<SpmProcessor> load(const std::string& serialized, const std::string& path);
+  // Trains a model on '\n'-separated `sentences` with SentencePiece trainer flags given as
+  // "key=value" lines; returns the serialized ModelProto. Errors name `what`.
+  static std::string train(const std::string& options, const std::string& sentences, unsigned seed,
+                           bool quiet, const std::string& what);
   ~SpmProcessor();
   SpmProcessor(const SpmProcessor&) = delete;
   SpmProcessor& operator=(const SpmProcessor&) = delete;
