@@ -131,6 +131,8 @@ struct AdaptiveConfig {
 struct DistributedConfig {
   std::string backend;
   int64_t timeout_seconds = 0;
+  double bucket_cap_mb = 0;
+  bool overlap_with_backward = true;
 };
 
 struct TrainConfig {

@@ -359,6 +359,16 @@ void add_runtime_keys(Schema& s) {
             .at_most(86400 * 7)
             .def(1800)
             .help("Give up on a collective operation after this long."));
+  s.add(key(KEY(distributed.bucket_cap_mb))
+            .at_least(0)
+            .at_most(4096)
+            .def(4.0)
+            .help("Gradients are all-reduced in buckets of about this many MB (0 = one per "
+                  "parameter); small buckets start reducing earlier during backward."));
+  s.add(key(KEY(distributed.overlap_with_backward))
+            .def(true)
+            .help("Start each bucket's all-reduce from the backward pass as soon as its "
+                  "gradients are ready (off: all at once after backward)."));
 }
 
 #undef KEY
