@@ -265,9 +265,10 @@ int run_evaluation_command(const RunArgs& a, const GlobalOptions& global) {
     adaptive::parse_static_policy(policy);  // rejects unknown names before any work
     for (size_t i = 0; i < a.models.size(); ++i) {
       if (!eval::is_adaptive_checkpoint(a.models[i])) continue;
-      const std::string base = a.labels.empty() ? eval::model_name_from_path(a.models[i]) : a.labels[i];
-      r.models.push_back({a.models[i], base + (policy == "first" ? " first-k" : " random plan"),
-                          policy});
+      const std::string base =
+          a.labels.empty() ? eval::model_name_from_path(a.models[i]) : a.labels[i];
+      r.models.push_back(
+          {a.models[i], base + (policy == "first" ? " first-k" : " random plan"), policy});
     }
   }
   r.budgets.clear();

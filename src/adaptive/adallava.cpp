@@ -1,7 +1,7 @@
 #include "adaptive/adallava.h"
 
-#include <torch/torch.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
 #include "adaptive/plan.h"
@@ -55,9 +55,7 @@ class StaticPlanScheduler : public model::PlanScheduler {
  public:
   StaticPlanScheduler(Scheduler scheduler, std::vector<int64_t> order)
       : scheduler_(std::move(scheduler)), order_(std::move(order)) {}
-  void check_budget(double budget) const override {
-    units_for_budget(budget, scheduler_->spec);
-  }
+  void check_budget(double budget) const override { units_for_budget(budget, scheduler_->spec); }
   torch::Tensor latency_tokens(const std::vector<double>& budgets) override {
     std::vector<int64_t> k;
     for (double b : budgets) k.push_back(units_for_budget(b, scheduler_->spec));
@@ -84,7 +82,8 @@ class StaticPlanScheduler : public model::PlanScheduler {
           const int64_t layer = unit / per_layer, slot = unit % per_layer;
           const int64_t r = spec.scheduler_rank;
           sampled[layer].slice(0, slot * r, (slot + 1) * r).fill_(1);
-          sampled[layer].slice(0, spec.num_heads + slot * r, spec.num_heads + (slot + 1) * r)
+          sampled[layer]
+              .slice(0, spec.num_heads + slot * r, spec.num_heads + (slot + 1) * r)
               .fill_(1);
         }
       }
