@@ -14,6 +14,8 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "adaptive/budget.h"
+#include "bench_adaptive.h"
 #include "bench_counts.h"
 #include "command.h"
 #include "common/error.h"
@@ -35,6 +37,14 @@ struct BenchArgs {
   std::string vision = "full";
   std::string out;
   bool json = false;
+  // AdaLLaVA modes (bench_adaptive.h): savings against the budget, or the deadline experiment.
+  std::vector<std::string> adaptive;  // variants: L, H
+  std::vector<double> budgets = {0.5, 0.625, 0.75, 0.875, 1.0};
+  int prefix_layers = 4;
+  int scheduler_rank = 8;
+  bool deadline = false;
+  bench::DeadlineBenchArgs deadline_args;
+  std::vector<std::string> deadline_modes = {"corrected", "fixed"};
 };
 
 struct Timing {
@@ -294,8 +304,83 @@ nlohmann::json to_json(const std::vector<Row>& rows, const BenchArgs& a) {
   return out;
 }
 
+bench::AdaptiveModelArgs adaptive_model_args(const BenchArgs& a) {
+  bench::AdaptiveModelArgs m;
+  m.llm_layers = a.llm_layers;
+  m.prefix_layers = a.prefix_layers;
+  m.scheduler_rank = a.scheduler_rank;
+  m.prompt_tokens = a.prompt_tokens;
+  m.decode_tokens = a.decode_tokens;
+  return m;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  if (path.empty()) return;
+  std::ofstream f(path);
+  if (!f) fail("{}: cannot open for writing", path);
+  f << text;
+  if (!f) fail("{}: write failed", path);
+}
+
+int run_deadline_bench(BenchArgs a) {
+  auto& d = a.deadline_args;
+  d.model = adaptive_model_args(a);
+  d.variant = adaptive::parse_variant(a.adaptive.empty() ? "L" : a.adaptive.front());
+  d.dtype = model::parse_compute_dtype(a.dtypes.front(), "--dtypes");
+  d.modes = a.deadline_modes;
+  std::string table;
+  const auto j = bench::run_deadline_experiment(d, table);
+  if (a.json)
+    std::cout << j.dump(2) << std::endl;
+  else
+    std::cout << table;
+  write_text(a.out, table);
+  // Every record, beside the Markdown (stdout also carries the progress log).
+  if (!a.out.empty()) write_text(a.out + ".json", j.dump(2) + "\n");
+  return 0;
+}
+
+// Machine limits first (same as the stage bench), then time against budget per dtype/variant.
+int run_savings_bench(const BenchArgs& a) {
+  std::vector<c10::ScalarType> dtypes;
+  for (const auto& d : a.dtypes) dtypes.push_back(model::parse_compute_dtype(d, "--dtypes"));
+  std::vector<adaptive::Variant> variants;
+  for (const auto& v : a.adaptive) variants.push_back(adaptive::parse_variant(v));
+  const auto margs = adaptive_model_args(a);
+  for (auto v : variants) bench::adaptive_spec(margs, v);  // reject bad layer counts early
+  std::vector<Row> limits;
+  for (auto d : dtypes) limits.push_back(measure_matmul(d, a.matmul_size, a.repeats));
+  for (auto& r : measure_bandwidth(a.bandwidth_gib, a.repeats)) limits.push_back(r);
+  std::vector<bench::SavingsRow> rows;
+  for (auto d : dtypes)
+    for (auto v : variants)
+      for (auto& r : bench::measure_savings(margs, v, d, a.budgets, a.repeats)) rows.push_back(r);
+  const std::string table =
+      markdown(limits, a) + "\n" +
+      fmt::format(
+          "AdaLLaVA LLM: {} layers of 7B dims ({} prefix, H rank {}), prompt {} tokens "
+          "(text positions standing in for 576 image features + question), {} new "
+          "tokens; medians of {} repeats\n\n",
+          a.llm_layers, a.prefix_layers, a.scheduler_rank, a.prompt_tokens, a.decode_tokens,
+          a.repeats) +
+      bench::savings_markdown(rows);
+  if (a.json) {
+    auto j = to_json(limits, a);
+    j["adaptive"] = bench::savings_json(rows);
+    j["prefix_layers"] = a.prefix_layers;
+    j["scheduler_rank"] = a.scheduler_rank;
+    std::cout << j.dump(2) << std::endl;
+  } else {
+    std::cout << table;
+  }
+  write_text(a.out, table);
+  return 0;
+}
+
 int run_bench(const BenchArgs& a, const GlobalOptions& global) {
   configure_compute(global.threads);
+  if (a.deadline) return run_deadline_bench(a);
+  if (!a.adaptive.empty()) return run_savings_bench(a);
   std::vector<c10::ScalarType> dtypes;
   for (const auto& d : a.dtypes) dtypes.push_back(model::parse_compute_dtype(d, "--dtypes"));
   vision_config(a.vision);  // reject a bad --vision before the slow part
@@ -339,15 +424,19 @@ const RegisterCommand kRegister{
       app.add_option("--repeats", args->repeats, "Timed runs per stage (median and min reported)")
           ->capture_default_str()
           ->check(CLI::PositiveNumber);
-      app.add_option("--llm-layers", args->llm_layers, "Decoder layers of the 7B-sized LLM")
-          ->capture_default_str()
-          ->check(CLI::PositiveNumber);
+      auto* layers_opt =
+          app.add_option("--llm-layers", args->llm_layers,
+                         "Decoder layers of the 7B-sized LLM (adaptive modes: default 8)")
+              ->capture_default_str()
+              ->check(CLI::PositiveNumber);
       app.add_option("--prompt-tokens", args->prompt_tokens, "Prefill length")
           ->capture_default_str()
           ->check(CLI::PositiveNumber);
-      app.add_option("--decode-tokens", args->decode_tokens, "Greedy steps after the prefill")
-          ->capture_default_str()
-          ->check(CLI::NonNegativeNumber);
+      auto* decode_opt =
+          app.add_option("--decode-tokens", args->decode_tokens,
+                         "Greedy steps after the prefill (adaptive modes: default 8)")
+              ->capture_default_str()
+              ->check(CLI::NonNegativeNumber);
       app.add_option("--matmul-size", args->matmul_size, "N of the NxN matmul peak test")
           ->capture_default_str()
           ->check(CLI::PositiveNumber);
@@ -359,7 +448,59 @@ const RegisterCommand kRegister{
           ->check(CLI::IsMember({"full", "tiny"}));
       app.add_option("--out", args->out, "Also write the Markdown table to this file");
       app.add_flag("--json", args->json, "Print JSON instead of the Markdown table");
-      return [args, &global] { return run_bench(*args, global); };
+
+      app.add_option("--adaptive", args->adaptive,
+                     "AdaLLaVA savings mode: time against budget for these variants (L,H)")
+          ->delimiter(',')
+          ->check(CLI::IsMember({"L", "H"}));
+      app.add_option("--budgets", args->budgets, "Budgets of the savings mode (1.0 always added)")
+          ->delimiter(',')
+          ->capture_default_str();
+      app.add_option("--prefix-layers", args->prefix_layers, "AdaLLaVA num_prefix_layers")
+          ->capture_default_str()
+          ->check(CLI::NonNegativeNumber);
+      app.add_option("--scheduler-rank", args->scheduler_rank, "AdaLLaVA-H scheduler_rank")
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber);
+      auto& d = args->deadline_args;
+      app.add_flag("--deadline", args->deadline,
+                   "Deadline experiment (first of --adaptive, default L; first of --dtypes)");
+      app.add_option("--requests", d.requests, "Deadline mode: requests per run")
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber);
+      app.add_option("--deadline-ms", d.deadline_ms,
+                     "Deadline mode: deadline (0 = idle time at --reference-budget x (1+margin))")
+          ->capture_default_str()
+          ->check(CLI::NonNegativeNumber);
+      app.add_option("--reference-budget", d.reference_budget,
+                     "Deadline mode: budget the idle machine meets the deadline at")
+          ->capture_default_str();
+      app.add_option("--deadline-margin", d.margin, "Deadline mode: margin over the idle time")
+          ->capture_default_str()
+          ->check(CLI::NonNegativeNumber);
+      app.add_option("--headroom", d.headroom,
+                     "Deadline mode: plan for (1 - headroom) of the deadline")
+          ->capture_default_str()
+          ->check(CLI::Range(0.0, 0.99));
+      app.add_option("--latency", d.latency_file,
+                     "Deadline mode: latency model file (default: calibrate at start-up)");
+      app.add_option("--latency-out", d.latency_out,
+                     "Deadline mode: save the start-up calibration here");
+      app.add_option("--contention-cmd", d.contention_cmd,
+                     "Deadline mode: shell command started halfway through each run, killed "
+                     "(process group) at its end");
+      app.add_option("--deadline-modes", args->deadline_modes,
+                     "Deadline mode: corrected and/or fixed (no online correction)")
+          ->delimiter(',')
+          ->capture_default_str()
+          ->check(CLI::IsMember({"corrected", "fixed"}));
+      return [args, &global, layers_opt, decode_opt] {
+        if (!args->adaptive.empty() || args->deadline) {
+          if (layers_opt->count() == 0) args->llm_layers = 8;
+          if (decode_opt->count() == 0) args->decode_tokens = 8;
+        }
+        return run_bench(*args, global);
+      };
     }};
 
 }  // namespace
