@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "adaptive/adallava.h"
+#include "adaptive/deadline.h"
+#include "adaptive/latency_model.h"
 #include "command.h"
 #include "common/error.h"
 #include "model/compute_env.h"
@@ -26,7 +28,9 @@ struct GenerateArgs {
   int max_new_tokens = 512;
   uint64_t seed = 0;
   std::string dtype = "fp32";
-  std::string budget;  // empty = full model
+  std::string budget;         // empty = full model
+  double deadline_ms = 0;     // > 0: choose each request's budget to meet this wall-clock time
+  std::string latency_model;  // calibration file for the deadline mode ("" = calibrate now)
   bool json = false;
 };
 
@@ -58,9 +62,58 @@ int run_generate(const GenerateArgs& a, const GlobalOptions& global) {
   opts.seed = a.seed;
   opts.budget = budget;
 
-  auto answers = pipeline.answer(questions, a.conv_mode, opts);
-  for (const auto& ans : answers) {
+  std::vector<model::Answer> answers;
+  std::vector<std::optional<double>> answer_budgets(questions.size(), budget);
+  if (a.deadline_ms > 0) {
+    if (budget) fail("--budget and --deadline-ms are exclusive");
+    // Deadline mode: one request at a time, each with the largest budget the latency model
+    // (corrected online by the measured times) predicts to fit.
+    auto& m = pipeline.loaded.model;
+    auto scheduler = adaptive::scheduler_of(*m);
+    std::optional<adaptive::UnitSpec> spec;
+    if (scheduler) spec = scheduler->spec;
+    const auto shape =
+        adaptive::profiled_shape(*m, adaptive::profiled_units_per_layer(spec ? &*spec : nullptr));
+    adaptive::LatencyModel latency;
+    if (!a.latency_model.empty()) {
+      latency = adaptive::load_latency_model(a.latency_model);
+      latency.check_applies_to(shape, a.latency_model);
+    } else {
+      spdlog::info(
+          "[generate] --deadline-ms without --latency-model: calibrating this machine "
+          "(save one with `adallava calibrate` to skip this)");
+      adaptive::CalibrationOptions calibration;
+      calibration.vision = !a.images.empty();
+      latency = adaptive::calibrate(*m, spec ? &*spec : nullptr, calibration);
+    }
+    adaptive::DeadlineController controller(latency, spec);
+    const int patches = m->vision_config.num_patches();
+    for (const auto& q : questions) {
+      const auto ids = pipeline.prompt_ids(pipeline.prompt_for(q, a.conv_mode));
+      const int images = q.image_path.empty() ? 0 : 1;
+      const int64_t positions = static_cast<int64_t>(ids.size()) - images + images * patches;
+      opts.budget = controller.choose_budget(a.deadline_ms, positions, a.max_new_tokens, images);
+      if (!spec) opts.budget.reset();
+      answer_budgets[answers.size()] = opts.budget;
+      auto one = pipeline.answer({q}, a.conv_mode, opts);
+      const auto& record = controller.observe(one[0].generation);
+      spdlog::info(
+          "[generate] deadline {:.0f} ms: budget {:.3f}, predicted {:.0f} ms, measured "
+          "{:.0f} ms, {}",
+          record.deadline_ms, record.budget, record.predicted_ms, record.measured_ms,
+          record.met ? "met" : "MISSED");
+      answers.push_back(std::move(one[0]));
+    }
+    spdlog::info("[generate] deadline met by {:.1f}% of {} requests (slowdown factor now {:.2f})",
+                 100.0 * controller.share_met(), controller.records().size(),
+                 controller.slowdown());
+  } else {
+    answers = pipeline.answer(questions, a.conv_mode, opts);
+  }
+  for (size_t i = 0; i < answers.size(); ++i) {
+    const auto& ans = answers[i];
     const auto& g = ans.generation;
+    const auto& budget = answer_budgets[i];
     const double tokens_per_s =
         g.tokens.empty() ? 0.0 : 1000.0 * g.tokens.size() / std::max(g.decode_ms, 1e-9);
     spdlog::info(
@@ -121,6 +174,12 @@ const RegisterCommand kRegister{
       app.add_option("--dtype", args->dtype, "fp32 or bf16")->capture_default_str();
       app.add_option("--budget", args->budget,
                      "AdaLLaVA latency budget in [0, 1] (fraction of the LLM's units to run)");
+      app.add_option("--deadline-ms", args->deadline_ms,
+                     "Wall-clock deadline per request (image + prefill + max-new-tokens decode): "
+                     "the budget is chosen from the latency model, corrected online")
+          ->check(CLI::PositiveNumber);
+      app.add_option("--latency-model", args->latency_model,
+                     "Latency model from `adallava calibrate` (default: calibrate at start-up)");
       app.add_flag("--json", args->json, "Print one JSON object per answer (text, ids, timing)");
       return [args, &global] { return run_generate(*args, global); };
     }};
