@@ -35,19 +35,9 @@ constexpr int kTimeoutSeconds = 15;
 // token counts): 6 micro-batches of 2 per epoch; global batch 4 -> 3 updates per epoch, 6 in all,
 // as one process (accumulation 2) or as 2 ranks (accumulation 1).
 std::string write_recipe(const std::string& dir) {
-  std::ofstream data(join_path(dir, "train.jsonl"));
-  const char* answers[] = {"A red square.", "Two circles and a long blue line.", "Yes.",
-                           "It is blue.", "Three small green triangles near the top."};
-  for (int i = 0; i < 12; ++i) {
-    nlohmann::json rec = {{"id", "r" + std::to_string(i)}};
-    if (i % 4 != 3) rec["image"] = "synthetic_150x100.png";
-    rec["conversations"] = {
-        {{"from", "human"},
-         {"value", std::string(i % 4 != 3 ? "<image>\n" : "") + "What is shown?"}},
-        {{"from", "gpt"}, {"value", answers[i % 5]}}};
-    data << rec.dump() << "\n";
-  }
-  data.close();
+  test::write_tiny_instruction_set(join_path(dir, "train.jsonl"), 12,
+                                   {"A red square.", "Two circles and a long blue line.", "Yes.",
+                                    "It is blue.", "Three small green triangles near the top."});
   // 7 evaluation records: the sampler pads rank 1's shard with a repeat of record 0.
   std::ifstream all(join_path(dir, "train.jsonl"));
   std::ofstream eval(join_path(dir, "eval.jsonl"));

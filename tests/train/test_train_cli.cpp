@@ -15,6 +15,7 @@
 #include "model/loader.h"
 #include "support/paths.h"
 #include "train/checkpoint.h"
+#include "train_fixture.h"
 
 using namespace adallava;
 namespace fs = std::filesystem;
@@ -41,18 +42,9 @@ CliResult run_cli(const std::string& args) {
 // A tiny instruction data set over the golden test image, and a recipe training the golden tiny
 // LLaVA on it.
 std::string write_fixture(const std::string& dir, const std::string& extra = "") {
-  std::ofstream data(join_path(dir, "train.jsonl"));
-  const char* answers[] = {"A red square.", "Two circles.", "Yes.", "It is blue.", "Three."};
-  for (int i = 0; i < 8; ++i) {
-    nlohmann::json rec = {{"id", "r" + std::to_string(i)}};
-    if (i % 4 != 3) rec["image"] = "synthetic_150x100.png";
-    rec["conversations"] = {
-        {{"from", "human"},
-         {"value", std::string(i % 4 != 3 ? "<image>\n" : "") + "What is shown?"}},
-        {{"from", "gpt"}, {"value", answers[i % 5]}}};
-    data << rec.dump() << "\n";
-  }
-  data.close();
+  test::write_tiny_instruction_set(
+      join_path(dir, "train.jsonl"), 8,
+      {"A red square.", "Two circles.", "Yes.", "It is blue.", "Three."});
   const std::string recipe = join_path(dir, "recipe.yaml");
   std::ofstream y(recipe);
   y << "model:\n  init: " << test::golden("llava-tiny/llava15_orig") << "\n"

@@ -2,10 +2,12 @@
 // batch stream and configs resolved from overrides.
 #pragma once
 
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "config/train_config.h"
 #include "model/loader.h"
@@ -15,6 +17,22 @@
 #include "train/objective.h"
 
 namespace adallava::test {
+
+// `count` instruction records over the golden test image (every 4th one text-only), answers
+// cycling through `answers`, one JSON object per line.
+inline void write_tiny_instruction_set(const std::string& path, int count,
+                                       const std::vector<std::string>& answers) {
+  std::ofstream data(path);
+  for (int i = 0; i < count; ++i) {
+    nlohmann::json rec = {{"id", "r" + std::to_string(i)}};
+    const bool image = i % 4 != 3;
+    if (image) rec["image"] = "synthetic_150x100.png";
+    rec["conversations"] = {
+        {{"from", "human"}, {"value", std::string(image ? "<image>\n" : "") + "What is shown?"}},
+        {{"from", "gpt"}, {"value", answers[i % answers.size()]}}};
+    data << rec.dump() << "\n";
+  }
+}
 
 inline std::string tiny_checkpoint() {
   return golden("llava-tiny/llava15_orig");

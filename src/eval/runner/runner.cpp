@@ -89,13 +89,13 @@ RunStats run_answers(model::LlavaPipeline& pipeline, const PreparedBenchmark& be
   gen.temperature = 0.0;  // LLaVA's eval scripts: --temperature 0 (greedy)
   gen.budget = options.budget;
 
-  const size_t todo_total = stats.selected - stats.already_answered;
+  const size_t pending_total = stats.selected - stats.already_answered;
   auto last_log = Clock::now();
   for (const auto& batch : benchmark.batches) {
-    std::vector<size_t> todo;
+    std::vector<size_t> pending;
     for (size_t index : batch)
-      if (selected.count(index) && !stored.count(index)) todo.push_back(index);
-    if (todo.empty()) continue;
+      if (selected.count(index) && !stored.count(index)) pending.push_back(index);
+    if (pending.empty()) continue;
 
     const auto start = Clock::now();
     // The whole planned batch runs, so every answer comes out of the same computation as in
@@ -135,7 +135,7 @@ RunStats run_answers(model::LlavaPipeline& pipeline, const PreparedBenchmark& be
       ++stats.generated;
     }
     out.flush();
-    if (elapsed_ms(last_log) > 10000 || stats.generated == todo_total) {
+    if (elapsed_ms(last_log) > 10000 || stats.generated == pending_total) {
       last_log = Clock::now();
       spdlog::info("[eval] {} budget {}: {}/{} answered ({:.2f} questions/s)",
                    benchmark.config.benchmark, options.recorded_budget,
