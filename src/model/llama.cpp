@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "model/slice_arena.h"
 
 namespace adallava::model {
 
@@ -136,19 +137,40 @@ LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& cfg)
   k_proj = register_module("k_proj", lin(d, num_kv_heads * head_dim));
   v_proj = register_module("v_proj", lin(d, num_kv_heads * head_dim));
   o_proj = register_module("o_proj", lin(num_heads * head_dim, d));
+  slice_arena = std::make_shared<SliceArena>();
 }
 
 namespace {
 
-torch::Tensor rows_of_blocks(const torch::Tensor& w, const std::vector<int64_t>& blocks,
-                             int64_t block, int64_t dim) {
+// Blocks `blocks` (ascending) of `block` rows (dim 0) or columns (dim 1) of w, copied into
+// storage from the arena. Adjacent blocks are copied as one run.
+torch::Tensor gather_blocks(const torch::Tensor& w,
+                            const std::vector<std::pair<int64_t, int64_t>>& ranges, int64_t dim,
+                            SliceArena& arena) {
+  torch::NoGradGuard no_grad;  // inference-only weights; out= copies cannot record gradients
   std::vector<torch::Tensor> parts;
-  for (auto b : blocks) parts.push_back(w.narrow(dim, b * block, block));
-  return torch::cat(parts, dim).contiguous();
+  int64_t width = 0;
+  for (size_t i = 0; i < ranges.size();) {
+    auto [begin, end] = ranges[i++];
+    while (i < ranges.size() && ranges[i].first == end) end = ranges[i++].second;
+    parts.push_back(w.narrow(dim, begin, end - begin));
+    width += end - begin;
+  }
+  std::vector<int64_t> shape = w.sizes().vec();
+  shape[dim] = width;
+  auto out = arena.take(shape, w.options());
+  return torch::cat_out(out, parts, dim);
+}
+
+std::vector<std::pair<int64_t, int64_t>> block_ranges(const std::vector<int64_t>& blocks,
+                                                      int64_t block) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (auto b : blocks) out.emplace_back(b * block, (b + 1) * block);
+  return out;
 }
 
 void slice_attention(const LlamaAttentionImpl& attn, const std::vector<int64_t>& heads,
-                     LayerUnits::Sliced& s) {
+                     LayerUnits::Sliced& s, SliceArena& arena) {
   const int64_t group = attn.num_heads / attn.num_kv_heads;
   std::vector<int64_t> kv;  // kept KV heads, ascending
   std::vector<int64_t> kv_for_head;
@@ -161,10 +183,12 @@ void slice_attention(const LlamaAttentionImpl& attn, const std::vector<int64_t>&
   s.heads = static_cast<int64_t>(heads.size());
   s.kv_heads = static_cast<int64_t>(kv.size());
   if (heads.empty()) return;
-  s.q_w = rows_of_blocks(attn.q_proj->weight, heads, attn.head_dim, 0);
-  s.k_w = rows_of_blocks(attn.k_proj->weight, kv, attn.head_dim, 0);
-  s.v_w = rows_of_blocks(attn.v_proj->weight, kv, attn.head_dim, 0);
-  s.o_w = rows_of_blocks(attn.o_proj->weight, heads, attn.head_dim, 1);
+  const auto head_rows = block_ranges(heads, attn.head_dim);
+  const auto kv_rows = block_ranges(kv, attn.head_dim);
+  s.q_w = gather_blocks(attn.q_proj->weight, head_rows, 0, arena);
+  s.k_w = gather_blocks(attn.k_proj->weight, kv_rows, 0, arena);
+  s.v_w = gather_blocks(attn.v_proj->weight, kv_rows, 0, arena);
+  s.o_w = gather_blocks(attn.o_proj->weight, head_rows, 1, arena);
   // Contiguous query groups over the kept KV heads need no index; anything else does.
   if (group > 1 && s.kv_heads * group != s.heads)
     s.kv_for_head = torch::tensor(kv_for_head, torch::kInt64);
@@ -183,7 +207,7 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const Attentio
   const auto B = x.size(0), T = x.size(1);
   if (units && units->heads) {
     auto& s = sliced_state(*units);
-    if (!s.attention_sliced) slice_attention(*this, *units->heads, s);
+    if (!s.attention_sliced) slice_attention(*this, *units->heads, s, *slice_arena);
     if (s.heads == 0) return torch::zeros_like(x);
     namespace F = torch::nn::functional;
     auto q = F::linear(x, s.q_w).view({B, T, s.heads, head_dim}).transpose(1, 2);
@@ -212,6 +236,7 @@ LlamaMlpImpl::LlamaMlpImpl(const LlamaConfig& cfg) : num_groups(cfg.num_heads) {
   gate_proj = register_module("gate_proj", lin(cfg.hidden_size, cfg.intermediate_size));
   up_proj = register_module("up_proj", lin(cfg.hidden_size, cfg.intermediate_size));
   down_proj = register_module("down_proj", lin(cfg.intermediate_size, cfg.hidden_size));
+  slice_arena = std::make_shared<SliceArena>();
 }
 
 torch::Tensor LlamaMlpImpl::forward(const torch::Tensor& x, const LayerUnits* units) {
@@ -221,17 +246,12 @@ torch::Tensor LlamaMlpImpl::forward(const torch::Tensor& x, const LayerUnits* un
     auto& s = sliced_state(*units);
     if (!s.mlp_sliced) {
       s.mlp_sliced = true;
-      std::vector<torch::Tensor> gate, up, down;
-      for (auto g : *units->groups) {
-        auto [begin, end] = mlp_group_range(g, num_groups, intermediate);
-        gate.push_back(gate_proj->weight.slice(0, begin, end));
-        up.push_back(up_proj->weight.slice(0, begin, end));
-        down.push_back(down_proj->weight.slice(1, begin, end));
-      }
-      if (!gate.empty()) {
-        s.gate_w = torch::cat(gate, 0).contiguous();
-        s.up_w = torch::cat(up, 0).contiguous();
-        s.down_w = torch::cat(down, 1).contiguous();
+      std::vector<std::pair<int64_t, int64_t>> neurons;
+      for (auto g : *units->groups) neurons.push_back(mlp_group_range(g, num_groups, intermediate));
+      if (!neurons.empty()) {
+        s.gate_w = gather_blocks(gate_proj->weight, neurons, 0, *slice_arena);
+        s.up_w = gather_blocks(up_proj->weight, neurons, 0, *slice_arena);
+        s.down_w = gather_blocks(down_proj->weight, neurons, 1, *slice_arena);
       }
     }
     if (!s.gate_w.defined()) return torch::zeros_like(x);

@@ -12,6 +12,8 @@
 
 namespace adallava::model {
 
+class SliceArena;
+
 // LlamaRMSNorm: normalise in float32, cast back, then scale (the order matters in bf16/f16).
 struct RmsNormImpl : torch::nn::Module {
   RmsNormImpl(int dim, double eps);
@@ -79,6 +81,7 @@ struct LlamaAttentionImpl : torch::nn::Module {
                         torch::Tensor* cache_v, const LayerUnits* units = nullptr);
   int num_heads, num_kv_heads, head_dim;
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  std::shared_ptr<SliceArena> slice_arena;  // storage of sliced (AdaLLaVA-H) weights
 };
 TORCH_MODULE(LlamaAttention);
 
@@ -87,6 +90,7 @@ struct LlamaMlpImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const LayerUnits* units = nullptr);
   int num_groups;  // = attention heads, as AdaLLaVA-H groups neurons
   torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  std::shared_ptr<SliceArena> slice_arena;
 };
 TORCH_MODULE(LlamaMlp);
 
