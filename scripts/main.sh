@@ -20,9 +20,14 @@ for arg in "$@"; do
 done
 
 cd "$ROOT"
-bash scripts/setup.sh
-bash scripts/build.sh
-BIN="$ROOT/build/apps/adallava/adallava"
+# ADALLAVA_BIN: an already built binary (the integration test); otherwise set up and build.
+if [[ -n "${ADALLAVA_BIN:-}" ]]; then
+  BIN="$ADALLAVA_BIN"
+else
+  bash scripts/setup.sh
+  bash scripts/build.sh
+  BIN="$ROOT/build/apps/adallava/adallava"
+fi
 OUT="${ADALLAVA_MAIN_OUT:-$ROOT/runs/main$([[ $QUICK == 1 ]] && echo -quick)}"
 mkdir -p "$OUT"
 # The recipes name data/synth and runs/<recipe> relative to the working directory.

@@ -189,6 +189,7 @@ struct RunArgs {
   std::vector<std::string> models;
   std::vector<std::string> baselines;
   std::vector<std::string> labels;
+  std::vector<int> keep_layers;
   std::string vision_tower;
   std::string budgets = "1.0";
   std::string out = "eval_results";
@@ -210,6 +211,11 @@ void add_run_options(CLI::App& app, RunArgs& a) {
                  "Also evaluate AdaLLaVA models with static plans of the same unit count: "
                  "first (the lowest switchable units), random (a fixed random order)")
       ->delimiter(',');
+  app.add_option("--keep-layers", a.keep_layers,
+                 "Depth ablation: also evaluate every plain LLaVA model with only its first N "
+                 "decoder layers (the rest removed); repeat or comma-separate for several N")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
   app.add_option("--label", a.labels,
                  "Name of each --model in tables and plots (default: "
                  "LLaVA's model name of the path)");
@@ -271,6 +277,13 @@ int run_evaluation_command(const RunArgs& a, const GlobalOptions& global) {
           {a.models[i], base + (policy == "first" ? " first-k" : " random plan"), policy});
     }
   }
+  for (int keep : a.keep_layers)
+    for (size_t i = 0; i < a.models.size(); ++i) {
+      if (eval::is_adaptive_checkpoint(a.models[i])) continue;
+      const std::string base =
+          a.labels.empty() ? eval::model_name_from_path(a.models[i]) : a.labels[i];
+      r.models.push_back({a.models[i], fmt::format("{}, first {} layers", base, keep), "", keep});
+    }
   r.budgets.clear();
   for (const auto& piece : py::split(a.budgets, ","))
     r.budgets.push_back(adaptive::parse_budget(py::strip(piece), "--budgets"));

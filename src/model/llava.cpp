@@ -66,6 +66,16 @@ LlavaForCausalLMImpl::LlavaForCausalLMImpl(const LlavaConfig& cfg, const VisionC
   if (cfg.text.tie_word_embeddings) lm_head->weight = model->embed_tokens->weight;
 }
 
+void LlavaForCausalLMImpl::keep_first_layers(int keep) {
+  if (plan_scheduler) fail("keeping only the first layers needs a plain LLaVA model");
+  if (keep < 1 || keep > config.text.num_layers)
+    fail("cannot keep the first {} of {} decoder layers", keep, config.text.num_layers);
+  torch::nn::ModuleList kept;
+  for (int i = 0; i < keep; ++i) kept->push_back(model->layers[i]);
+  model->layers = model->replace_module("layers", kept);
+  config.text.num_layers = keep;
+}
+
 bool LlavaForCausalLMImpl::is_image_token(int64_t id) const {
   return id == text::kImageTokenIndex || id == config.image_token_index;
 }

@@ -100,6 +100,10 @@ struct LlavaForCausalLMImpl : torch::nn::Module {
 
   bool is_image_token(int64_t id) const;
 
+  // Depth ablation: drops every decoder layer from `keep` on (the final norm and LM head stay),
+  // as if the checkpoint had been trained with `keep` layers. Plain LLaVA only.
+  void keep_first_layers(int keep);
+
   LlavaConfig config;
   VisionConfig vision_config;
   // Set for latency-budgeted (AdaLLaVA) models; its parameters are the "scheduler" submodule.

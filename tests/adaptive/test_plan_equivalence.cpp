@@ -130,3 +130,23 @@ TEST_CASE("sliced layers cache only their active heads and decode like recomputa
     }
   }
 }
+
+TEST_CASE("keeping the first layers equals skipping the others", "[plan][ablation]") {
+  auto m = random_model(4, 4, 96);
+  auto embeds = torch::randn({2, 7, 64});
+  const int64_t B = 2, T = 7;
+  auto positions = torch::arange(T, torch::kInt64).repeat({B, 1});
+  std::vector<model::LayerUnits> plan(4);
+  plan[2].skip = plan[3].skip = true;
+  torch::NoGradGuard no_grad;
+  auto skipped = m->logits(
+      m->decode(embeds, torch::ones({B, T}, torch::kBool), positions, nullptr, nullptr, &plan));
+  m->keep_first_layers(2);
+  CHECK(m->config.text.num_layers == 2);
+  CHECK(m->model->layers->size() == 2);
+  for (const auto& p : m->named_parameters()) CHECK(p.key().find("layers.2.") == std::string::npos);
+  auto kept =
+      m->logits(m->decode(embeds, torch::ones({B, T}, torch::kBool), positions, nullptr, nullptr));
+  CHECK((kept - skipped).abs().max().item<double>() == 0.0);
+  CHECK_THROWS_WITH(m->keep_first_layers(3), Catch::Contains("cannot keep the first 3 of 2"));
+}

@@ -107,6 +107,7 @@ std::vector<ResultRow> run_evaluation(const EvaluationRequest& r) {
       if (!m.static_plan.empty())
         adaptive::use_static_plans(*pipeline->loaded.model,
                                    adaptive::parse_static_policy(m.static_plan));
+      if (m.keep_layers > 0) pipeline->loaded.model->keep_first_layers(m.keep_layers);
     }
     const std::string model_id = model_name_from_path(m.path);
     for (const auto& c : r.configs) {

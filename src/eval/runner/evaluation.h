@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "eval/runner/eval_config.h"
@@ -19,10 +20,18 @@
 namespace adallava::eval {
 
 struct ModelSpec {
+  ModelSpec(std::string path_, std::string label_ = "", std::string static_plan_ = "",
+            int keep_layers_ = 0)
+      : path(std::move(path_)),
+        label(std::move(label_)),
+        static_plan(std::move(static_plan_)),
+        keep_layers(keep_layers_) {}
   std::string path;
   std::string label;  // "" = LLaVA's model name of the path
   // AdaLLaVA static baseline instead of the learned scheduler: "first" or "random" ("" = none).
   std::string static_plan;
+  // Depth ablation of a plain LLaVA: only its first keep_layers decoder layers run (0 = all).
+  int keep_layers = 0;
 };
 
 struct EvaluationRequest {
