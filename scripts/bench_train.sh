@@ -27,7 +27,8 @@ cd "$WORK"
 COMMON=(model.init=null model.tokenizer=data/synth/tokenizer.model
   model.arch.vision_image_size=96 model.arch.vision_patch_size=16
   model.arch.vision_hidden_size=128 model.arch.vision_layers=4 model.arch.vision_heads=4
-  model.arch.vision_mlp_dim=512 trainable.vision_tower=false
+  model.arch.vision_mlp_dim=512 model.arch.vision_layer_norm_eps=1e-5
+  model.arch.max_position_embeddings=512 model.arch.rms_norm_eps=1e-5 trainable.vision_tower=false
   schedule.eval_every=never checkpointing.keep_best=null checkpointing.save_final=false
   checkpointing.save_every=never logging.log_every=1u threads=0 "schedule.max_steps=$STEPS")
 TINY=(model.arch.llm_hidden_size=256 model.arch.llm_layers=8 model.arch.llm_heads=8
@@ -40,7 +41,7 @@ BIG=(model.arch.llm_hidden_size=4096 "model.arch.llm_layers=$LAYERS_7B" model.ar
 run() {  # name dtype overrides...
   local name=$1 dtype=$2; shift 2
   local out="runs/$name-$dtype"
-  rm -rf "$out"
+  rm -rf "$out"; mkdir -p runs
   /usr/bin/time -f '%M' -o "$out.rss" "$BIN" train --config "$ROOT/configs/train/demo-stage2.yaml" \
     "${COMMON[@]}" "$@" "precision.dtype=$dtype" "checkpointing.output_dir=$out" \
     >"$out.log" 2>&1 || { echo "failed: see $WORK/$out.log" >&2; exit 1; }
