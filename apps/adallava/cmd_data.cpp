@@ -41,6 +41,9 @@ std::function<int()> setup_synth(CLI::App& app) {
                  "Random seed; the same seed and options give the same bytes");
   app.add_option("--size", options->size, "tiny (tests), small or default (demo)")
       ->check(CLI::IsMember({"tiny", "small", "default"}));
+  app.add_option("--eval-size", options->eval_size,
+                 "Size of the held-out benchmark sets when it differs from --size")
+      ->check(CLI::IsMember({"tiny", "small", "default"}));
   app.add_option("--image-size", options->image_size, "Image side in pixels")
       ->check(CLI::Range(48, 1024));
   app.add_flag("--force", options->force, "Replace a suite previously written to --out");

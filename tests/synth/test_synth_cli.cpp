@@ -47,3 +47,18 @@ TEST_CASE("adallava data synth writes a suite and refuses to clobber one", "[syn
   CHECK(run("data synth --size tiny").code != 0);  // --out is required
   CHECK(run("data").code != 0);                    // an action is required
 }
+
+TEST_CASE("data synth --eval-size sizes the benchmark sets apart from the training set",
+          "[synth][cli]") {
+  const std::string dir = adallava::test::scratch_dir("synth_cli_eval_size") + "/suite";
+  const Run ok = run("data synth --out " + dir + " --size small --eval-size tiny --force");
+  INFO(ok.output);
+  REQUIRE(ok.code == 0);
+  const auto manifest = synth_test::read_json(dir + "/manifest.json");
+  CHECK(manifest["options"]["size"] == "small");
+  CHECK(manifest["options"]["eval_size"] == "tiny");
+  // small: 400 caption images; tiny: 6 VQAv2 images of 3 questions each.
+  CHECK(synth_test::read_json(dir + "/pretrain.json").size() == 400);
+  CHECK(synth_test::read_jsonl(dir + "/eval/vqav2/llava_vqav2_mscoco_test2015.jsonl").size() == 18);
+  CHECK(run("data synth --out " + dir + "_x --eval-size big").code != 0);
+}

@@ -78,7 +78,17 @@ nlohmann::ordered_json generate_suite(const SynthOptions& options) {
   ADALLAVA_CHECK(!options.out_dir.empty(), "data synth: --out is required");
   ADALLAVA_CHECK(options.image_size >= 48 && options.image_size <= 1024,
                  "data synth: --image-size {} outside 48..1024", options.image_size);
-  const SizePreset preset = size_preset(options.size);
+  SizePreset preset = size_preset(options.size);
+  if (!options.eval_size.empty()) {
+    const SizePreset e = size_preset(options.eval_size);
+    preset.vqav2_images = e.vqav2_images;
+    preset.gqa_images = e.gqa_images;
+    preset.textvqa_images = e.textvqa_images;
+    preset.scienceqa_problems = e.scienceqa_problems;
+    preset.pope_images = e.pope_images;
+    preset.mme_images_per_category = e.mme_images_per_category;
+    preset.mmbench_questions = e.mmbench_questions;
+  }
   prepare_output(options);
   SuiteContext ctx(options.out_dir, options.seed, options.image_size, preset);
 
@@ -107,6 +117,7 @@ nlohmann::ordered_json generate_suite(const SynthOptions& options) {
   m["seed"] = options.seed;
   ojson opts;
   opts["size"] = preset.name;
+  if (!options.eval_size.empty()) opts["eval_size"] = options.eval_size;
   opts["image_size"] = options.image_size;
   m["options"] = opts;
   ojson vocab;

@@ -15,6 +15,9 @@ struct SynthOptions {
   std::string out_dir;
   uint64_t seed = 0;
   std::string size = "default";  // tiny | small | default
+  // The held-out benchmark sets at another preset's size ("" = same as `size`): the demo trains
+  // on `default` and evaluates a budget sweep of many models on `small` sets.
+  std::string eval_size;
   int image_size = 96;
   // Replace an existing suite in out_dir (only one this generator wrote: manifest.json says so).
   bool force = false;
