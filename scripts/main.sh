@@ -35,37 +35,38 @@ cd "$OUT"
 START=$(date +%s)
 stage() { echo; echo "== [$(( $(date +%s) - START )) s] $*"; }
 
-# Updates per stage and the global batch are the demo's time budget on 2 CPU cores; the
-# recipes' own values (2 epochs) are for a longer run: override with the variables below.
+# The full run trains with the demo recipes as they are (configs/train/demo-*.yaml: their epochs
+# and batches are the demo's time budget on 2 CPU cores); --quick stops each stage after 3 updates.
 if [[ $QUICK == 1 ]]; then
   # POPE and MME need their whole sets to score, so a limited quick run reports them unscored.
-  SIZE=tiny; S1=3; S2=3; ADA=3; BATCH=8; BUDGETS=0.5,1.0; VARIANTS=(L)
+  SIZE=(--size tiny); STEPS=(schedule.max_steps=3); BUDGETS=0.5,1.0; VARIANTS=(L)
   EVAL_EXTRA=(--limit 8)
 else
-  SIZE=small; S1=${ADALLAVA_STAGE1_STEPS:-40}; S2=${ADALLAVA_STAGE2_STEPS:-40}
-  ADA=${ADALLAVA_ADA_STEPS:-20}; BATCH=${ADALLAVA_GLOBAL_BATCH:-16}; BUDGETS=0.5,0.75,1.0
+  # Train on the default suite; evaluate the many (model, budget) pairs on small benchmark sets.
+  SIZE=(--size default --eval-size small); STEPS=(); BUDGETS=0.5,0.625,0.75,0.875,1.0
   VARIANTS=(L H)
-  EVAL_EXTRA=(--baselines first,random)
+  # Static plans with the learned plans' unit counts, and the plain model cut to half its depth.
+  EVAL_EXTRA=(--baselines first,random --keep-layers 4)
 fi
-TRAIN_SET=("schedule.global_batch_size=$BATCH" schedule.micro_batch_size=8 threads=0)
+TRAIN_SET=("${STEPS[@]}" schedule.micro_batch_size=8 threads=0)
 # One-word answers: 8 new tokens are plenty and keep an untrained model from running to 1024.
 EVAL_SET=(--set max_new_tokens=8)
 
-stage "1/7 synthetic suite ($SIZE) -> $OUT/data/synth"
-"$BIN" data synth --out data/synth --size "$SIZE" --force
+stage "1/7 synthetic suite (${SIZE[*]}) -> $OUT/data/synth"
+"$BIN" data synth --out data/synth "${SIZE[@]}" --force
 
-stage "2/7 stage 1: tiny LLaVA from scratch on captions ($S1 updates)"
-"$BIN" train --config "$ROOT/configs/train/demo-stage1.yaml" "schedule.max_steps=$S1" "${TRAIN_SET[@]}"
+stage "2/7 stage 1: tiny LLaVA from scratch on captions"
+"$BIN" train --config "$ROOT/configs/train/demo-stage1.yaml" "${TRAIN_SET[@]}"
 
-stage "3/7 stage 2: instruction tuning ($S2 updates)"
-"$BIN" train --config "$ROOT/configs/train/demo-stage2.yaml" "schedule.max_steps=$S2" "${TRAIN_SET[@]}"
+stage "3/7 stage 2: instruction tuning"
+"$BIN" train --config "$ROOT/configs/train/demo-stage2.yaml" "${TRAIN_SET[@]}"
 
 for v in "${VARIANTS[@]}"; do
-  stage "4/7 AdaLLaVA-$v joint fine-tuning ($ADA updates)"
-  "$BIN" train --config "$ROOT/configs/train/demo-adallava-$v.yaml" "schedule.max_steps=$ADA" "${TRAIN_SET[@]}"
+  stage "4/7 AdaLLaVA-$v joint fine-tuning"
+  "$BIN" train --config "$ROOT/configs/train/demo-adallava-$v.yaml" "${TRAIN_SET[@]}"
 done
 
-stage "5/7 evaluation: budgets $BUDGETS on all seven benchmark formats (AdaLLaVA, the stage-2 LLaVA; static first-k and random-plan baselines in the full run)"
+stage "5/7 evaluation: budgets $BUDGETS on all seven benchmark formats (AdaLLaVA, the stage-2 LLaVA; in the full run also static first-k and random-plan baselines and the stage-2 LLaVA cut to its first 4 layers)"
 MODELS=()
 for v in "${VARIANTS[@]}"; do MODELS+=(--model "runs/demo-adallava-$v/final" --label "AdaLLaVA-$v"); done
 MODELS+=(--model runs/demo-stage2/final --label "LLaVA (stage 2)")

@@ -169,7 +169,8 @@ TEST_CASE("demo recipes describe a tiny model from scratch and its AdaLLaVA fine
   CHECK(*c.model.arch.llm_layers == 8);
   CHECK(*c.model.arch.llm_heads == 8);
   CHECK(c.optimizer.lr == 1e-3);
-  CHECK(to_train_config(load_recipe("demo-stage2.yaml")).optimizer.lr == 3e-4);
+  CHECK(to_train_config(load_recipe("demo-stage2.yaml")).optimizer.lr == 5e-4);
+  CHECK(to_train_config(load_recipe("demo-adallava-L.yaml")).optimizer.lr == 2.5e-4);
   CHECK(*to_train_config(load_recipe("demo-stage2.yaml")).model.init == "runs/demo-stage1/final");
   const TrainConfig h = to_train_config(load_recipe("demo-adallava-H.yaml"));
   CHECK(h.adaptive.variant == "H");

@@ -1,5 +1,6 @@
 #include "eval/runner/evaluation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -97,7 +98,10 @@ std::vector<ResultRow> run_evaluation(const EvaluationRequest& r) {
   for (const auto& m : r.models) {
     const std::string label = label_of(m);
     const bool adaptive = is_adaptive_checkpoint(m.path);
-    const auto budgets = budgets_for(adaptive, r.budgets, label);
+    auto budgets = budgets_for(adaptive, r.budgets, label);
+    // At budget 1 every policy runs every unit: a static baseline would repeat the model's row.
+    if (!m.static_plan.empty())
+      budgets.erase(std::remove(budgets.begin(), budgets.end(), 1.0), budgets.end());
     std::optional<model::LlavaPipeline> pipeline;
     if (!r.merge) {
       model::LoadOptions load;
