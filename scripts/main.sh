@@ -28,7 +28,7 @@ else
   bash scripts/build.sh
   BIN="$ROOT/build/apps/adallava/adallava"
 fi
-OUT="${ADALLAVA_MAIN_OUT:-$ROOT/runs/main$([[ $QUICK == 1 ]] && echo -quick)}"
+OUT="${ADALLAVA_MAIN_OUT:-$ROOT/runs/main$([[ $QUICK == 1 ]] && echo -quick || true)}"
 mkdir -p "$OUT"
 # The recipes name data/synth and runs/<recipe> relative to the working directory.
 cd "$OUT"
