@@ -32,6 +32,7 @@
 #include "eval/scorers/benchmarks.h"
 #include "eval/scorers/records.h"
 #include "model/compute_env.h"
+#include "model/loader.h"
 
 namespace adallava::cli {
 namespace {
@@ -264,25 +265,35 @@ int run_evaluation_command(const RunArgs& a, const GlobalOptions& global) {
     auto configs = eval::load_eval_configs(path, overrides);
     r.configs.insert(r.configs.end(), configs.begin(), configs.end());
   }
-  for (size_t i = 0; i < a.models.size(); ++i)
+  // Each checkpoint's kind and table label, read once for the comparison rows below.
+  std::vector<bool> adaptive_model;
+  std::vector<std::string> base_label;
+  for (size_t i = 0; i < a.models.size(); ++i) {
     r.models.push_back({a.models[i], a.labels.empty() ? "" : a.labels[i], ""});
+    adaptive_model.push_back(eval::is_adaptive_checkpoint(a.models[i]));
+    base_label.push_back(a.labels.empty() ? eval::model_name_from_path(a.models[i]) : a.labels[i]);
+  }
   // Static baselines with the learned plans' unit counts, for every AdaLLaVA model given.
   for (const auto& policy : a.baselines) {
     adaptive::parse_static_policy(policy);  // rejects unknown names before any work
-    for (size_t i = 0; i < a.models.size(); ++i) {
-      if (!eval::is_adaptive_checkpoint(a.models[i])) continue;
-      const std::string base =
-          a.labels.empty() ? eval::model_name_from_path(a.models[i]) : a.labels[i];
-      r.models.push_back(
-          {a.models[i], base + (policy == "first" ? " first-k" : " random plan"), policy});
-    }
+    for (size_t i = 0; i < a.models.size(); ++i)
+      if (adaptive_model[i])
+        r.models.push_back({a.models[i],
+                            base_label[i] + (policy == "first" ? " first-k" : " random plan"),
+                            policy});
   }
+  // Depth ablations of every plain LLaVA model, checked against its layer count up front.
+  if (!a.keep_layers.empty() &&
+      std::find(adaptive_model.begin(), adaptive_model.end(), false) == adaptive_model.end())
+    fail("--keep-layers applies to plain LLaVA checkpoints; every --model given is AdaLLaVA");
   for (int keep : a.keep_layers)
     for (size_t i = 0; i < a.models.size(); ++i) {
-      if (eval::is_adaptive_checkpoint(a.models[i])) continue;
-      const std::string base =
-          a.labels.empty() ? eval::model_name_from_path(a.models[i]) : a.labels[i];
-      r.models.push_back({a.models[i], fmt::format("{}, first {} layers", base, keep), "", keep});
+      if (adaptive_model[i]) continue;
+      const int layers = model::load_llava_config(a.models[i]).text.num_layers;
+      if (keep > layers)
+        fail("--keep-layers {}: {} has only {} decoder layers", keep, a.models[i], layers);
+      r.models.push_back(
+          {a.models[i], fmt::format("{}, first {} layers", base_label[i], keep), "", keep});
     }
   r.budgets.clear();
   for (const auto& piece : py::split(a.budgets, ","))
