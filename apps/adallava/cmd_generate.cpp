@@ -29,7 +29,7 @@ struct GenerateArgs {
   uint64_t seed = 0;
   std::string dtype = "fp32";
   std::string budget;         // empty = full model
-  double deadline_ms = 0;     // > 0: choose each request's budget to meet this wall-clock time
+  std::string deadline_ms;    // set: choose each request's budget to meet this wall-clock time
   std::string latency_model;  // calibration file for the deadline mode ("" = calibrate now)
   bool json = false;
 };
@@ -46,6 +46,18 @@ int run_generate(const GenerateArgs& a, const GlobalOptions& global) {
   load.dtype = model::parse_compute_dtype(a.dtype, "--dtype");
   std::optional<double> budget;
   if (!a.budget.empty()) budget = adaptive::parse_budget(a.budget, "--budget");
+  std::optional<double> deadline_ms;
+  if (!a.deadline_ms.empty()) {
+    const auto deadlines = adaptive::parse_deadlines_ms(a.deadline_ms, "--deadline-ms");
+    if (deadlines.size() != 1) fail("--deadline-ms: give one deadline (got {})", a.deadline_ms);
+    deadline_ms = deadlines[0];
+  }
+  if (deadline_ms && budget) fail("--budget and --deadline-ms are exclusive");
+  if (!a.latency_model.empty()) {
+    if (!deadline_ms) fail("--latency-model is only used with --deadline-ms");
+    // A profile of another model fails here, before the weights load.
+    adaptive::load_latency_model_for_checkpoint(a.latency_model, a.model, a.dtype);
+  }
   auto pipeline = adaptive::load_pipeline(a.model, load);
 
   std::vector<model::Question> questions;
@@ -64,36 +76,18 @@ int run_generate(const GenerateArgs& a, const GlobalOptions& global) {
 
   std::vector<model::Answer> answers;
   std::vector<std::optional<double>> answer_budgets(questions.size(), budget);
-  if (a.deadline_ms > 0) {
-    if (budget) fail("--budget and --deadline-ms are exclusive");
+  if (deadline_ms) {
     // Deadline mode: one request at a time, each with the largest budget the latency model
     // (corrected online by the measured times) predicts to fit.
-    auto& m = pipeline.loaded.model;
-    auto scheduler = adaptive::scheduler_of(*m);
-    std::optional<adaptive::UnitSpec> spec;
-    if (scheduler) spec = scheduler->spec;
-    const auto shape =
-        adaptive::profiled_shape(*m, adaptive::profiled_units_per_layer(spec ? &*spec : nullptr));
-    adaptive::LatencyModel latency;
-    if (!a.latency_model.empty()) {
-      latency = adaptive::load_latency_model(a.latency_model);
-      latency.check_applies_to(shape, a.latency_model);
-    } else {
-      spdlog::info(
-          "[generate] --deadline-ms without --latency-model: calibrating this machine "
-          "(save one with `adallava calibrate` to skip this)");
-      adaptive::CalibrationOptions calibration;
-      calibration.vision = !a.images.empty();
-      latency = adaptive::calibrate(*m, spec ? &*spec : nullptr, calibration);
-    }
-    adaptive::DeadlineController controller(latency, spec);
-    const int patches = m->vision_config.num_patches();
+    auto& m = *pipeline.loaded.model;
+    auto controller = adaptive::make_deadline_controller(
+        m, adaptive::latency_model_for(m, a.latency_model, !a.images.empty()));
     for (const auto& q : questions) {
       const auto ids = pipeline.prompt_ids(pipeline.prompt_for(q, a.conv_mode));
-      const int images = q.image_path.empty() ? 0 : 1;
-      const int64_t positions = static_cast<int64_t>(ids.size()) - images + images * patches;
-      opts.budget = controller.choose_budget(a.deadline_ms, positions, a.max_new_tokens, images);
-      if (!spec) opts.budget.reset();
+      opts.budget =
+          adaptive::choose_budget_for_prompt(controller, m, ids, *deadline_ms, a.max_new_tokens);
+      // A plain LLaVA has no budget input: its only level, 1.0, is "run everything".
+      if (!adaptive::scheduler_of(m)) opts.budget.reset();
       answer_budgets[answers.size()] = opts.budget;
       auto one = pipeline.answer({q}, a.conv_mode, opts);
       const auto& record = controller.observe(one[0].generation);
@@ -176,8 +170,7 @@ const RegisterCommand kRegister{
                      "AdaLLaVA latency budget in [0, 1] (fraction of the LLM's units to run)");
       app.add_option("--deadline-ms", args->deadline_ms,
                      "Wall-clock deadline per request (image + prefill + max-new-tokens decode): "
-                     "the budget is chosen from the latency model, corrected online")
-          ->check(CLI::PositiveNumber);
+                     "the budget is chosen from the latency model, corrected online");
       app.add_option("--latency-model", args->latency_model,
                      "Latency model from `adallava calibrate` (default: calibrate at start-up)");
       app.add_flag("--json", args->json, "Print one JSON object per answer (text, ids, timing)");

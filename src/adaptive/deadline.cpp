@@ -3,8 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include <spdlog/spdlog.h>
+
+#include "adaptive/adallava.h"
 #include "common/error.h"
+#include "common/py_text.h"
 #include "model/generation.h"
+#include "model/loader.h"
 
 namespace adallava::adaptive {
 
@@ -126,6 +131,83 @@ double DeadlineController::share_met() const {
   size_t met = 0;
   for (const auto& r : records_) met += r.met ? 1 : 0;
   return static_cast<double>(met) / static_cast<double>(records_.size());
+}
+
+std::vector<double> parse_deadlines_ms(const std::string& text, const std::string& option) {
+  std::vector<double> out;
+  for (const auto& raw : py::split(text, ",")) {
+    const std::string piece = py::strip(raw);
+    size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(piece, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (piece.empty() || used != piece.size())
+      fail("{}: '{}' is not a number of milliseconds", option, piece);
+    // stod accepts "nan" and "inf": neither is a deadline anything can be planned for.
+    if (!std::isfinite(value) || !(value > 0))
+      fail("{}: a deadline must be a positive, finite number of milliseconds, got '{}'", option,
+           piece);
+    out.push_back(value);
+  }
+  return out;
+}
+
+LatencyModel load_latency_model_for_checkpoint(const std::string& file,
+                                               const std::string& model_dir,
+                                               const std::string& dtype) {
+  auto latency = load_latency_model(file);
+  const auto config = model::load_llava_config(model_dir);
+  const auto spec = unit_spec_from_config(config);
+  ProfiledModel shape;
+  shape.num_layers = config.text.num_layers;
+  shape.hidden_size = config.text.hidden_size;
+  shape.num_heads = config.text.num_heads;
+  shape.intermediate_size = config.text.intermediate_size;
+  shape.units_per_layer = profiled_units_per_layer(spec ? &*spec : nullptr);
+  shape.dtype = model::compute_dtype_name(model::parse_compute_dtype(dtype, "--dtype"));
+  latency.check_applies_to(shape, model_dir);
+  return latency;
+}
+
+LatencyModel latency_model_for(model::LlavaForCausalLMImpl& m, const std::string& file,
+                               bool time_vision) {
+  auto scheduler = scheduler_of(m);
+  const UnitSpec* spec = scheduler ? &scheduler->spec : nullptr;
+  if (!file.empty()) {
+    auto latency = load_latency_model(file);
+    latency.check_applies_to(profiled_shape(m, profiled_units_per_layer(spec)), "the loaded model");
+    return latency;
+  }
+  spdlog::info(
+      "[deadline] no --latency-model: calibrating this machine (save one with `adallava "
+      "calibrate` to skip this)");
+  CalibrationOptions calibration;
+  calibration.vision = time_vision;
+  auto latency = calibrate(m, spec, calibration);
+  latency.source = "start-up calibration";
+  return latency;
+}
+
+DeadlineController make_deadline_controller(model::LlavaForCausalLMImpl& m, LatencyModel latency) {
+  auto scheduler = scheduler_of(m);
+  std::optional<UnitSpec> spec;
+  if (scheduler) spec = scheduler->spec;
+  return DeadlineController(std::move(latency), spec);
+}
+
+double choose_budget_for_prompt(DeadlineController& controller,
+                                const model::LlavaForCausalLMImpl& m,
+                                const std::vector<int64_t>& prompt_ids, double deadline_ms,
+                                int max_new_tokens) {
+  int images = 0;
+  for (auto id : prompt_ids) images += m.is_image_token(id) ? 1 : 0;
+  // Each placeholder becomes the image's patch features once spliced.
+  const int64_t positions = static_cast<int64_t>(prompt_ids.size()) - images +
+                            static_cast<int64_t>(images) * m.vision_config.num_patches();
+  return controller.choose_budget(deadline_ms, positions, max_new_tokens, images);
 }
 
 }  // namespace adallava::adaptive

@@ -18,7 +18,8 @@
 
 namespace adallava::model {
 struct GenerationResult;
-}
+struct LlavaForCausalLMImpl;
+}  // namespace adallava::model
 
 namespace adallava::adaptive {
 
@@ -97,5 +98,34 @@ class DeadlineController {
   std::optional<DeadlineRecord> pending_;
   int pending_images_ = 0;
 };
+
+// --- What the commands with --deadline-ms share (generate, eval) ---------------------------
+
+// Deadlines from text ("40" or "40,80,160"), each a positive finite number of milliseconds;
+// errors name `option`. Used before any model loads, so a typo costs no load time.
+std::vector<double> parse_deadlines_ms(const std::string& text, const std::string& option);
+
+// Reads a latency file and checks it against the checkpoint's config.json and the compute
+// dtype, without loading weights: a profile of another model fails before the slow load.
+LatencyModel load_latency_model_for_checkpoint(const std::string& file,
+                                               const std::string& model_dir,
+                                               const std::string& dtype);
+
+// The latency model for a loaded model: `file` when given (checked against the model), else a
+// calibration of this machine now (logged, since it takes a while on large models).
+// time_vision: also time the vision tower (requests will carry images).
+LatencyModel latency_model_for(model::LlavaForCausalLMImpl& model, const std::string& file,
+                               bool time_vision);
+
+// A controller for a loaded model: its unit spec (none for plain LLaVA) and `latency`.
+DeadlineController make_deadline_controller(model::LlavaForCausalLMImpl& model,
+                                            LatencyModel latency);
+
+// choose_budget for one request given as the prompt ids the model will see: image placeholders
+// count as the vision tower's patches (and as images for the vision cost).
+double choose_budget_for_prompt(DeadlineController& controller,
+                                const model::LlavaForCausalLMImpl& model,
+                                const std::vector<int64_t>& prompt_ids, double deadline_ms,
+                                int max_new_tokens);
 
 }  // namespace adallava::adaptive

@@ -82,3 +82,29 @@ TEST_CASE("generate reports bad input on one line with a non-zero exit", "[cli][
     CHECK_THAT(r.output, Contains("missing.png"));
   }
 }
+
+TEST_CASE("generate --deadline-ms: a generous deadline is met at budget 1; bad values exit 1",
+          "[cli][deadline]") {
+  const std::string model = "generate --model " + golden("adallava/ada_L") + " --vision-tower " +
+                            tiny("clip_vision") + " --prompt 'What is this?' --max-new-tokens 2 ";
+  auto r = run(model + "--deadline-ms 10000000 --json");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Contains("calibrating this machine"));
+  CHECK_THAT(r.output, Contains("deadline met by 100.0% of 1 requests"));
+  auto j = nlohmann::json::parse(r.output.substr(r.output.rfind("\n{") + 1));
+  CHECK(j["budget"] == 1.0);
+
+  for (const std::string bad : {"0", "-1", "nan", "inf", "x", "40,80"}) {
+    r = run(model + "--deadline-ms '" + bad + "'");
+    INFO(bad << ": " << r.output);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Contains("--deadline-ms"));
+  }
+  r = run(model + "--deadline-ms 40 --budget 0.5");
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Contains("exclusive"));
+  r = run(model + "--latency-model " + scratch_dir("cli_deadline") + "/lat.json");
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Contains("--latency-model is only used with --deadline-ms"));
+}
