@@ -1,5 +1,6 @@
 // `adallava eval`: benchmark evaluation.
 //   adallava eval --config configs/eval/<b>.yaml --model <ckpt> --budgets 0.5,...,1.0 [...]
+//   adallava eval --config ... --model <ckpt> --deadline-ms 40,80 [--latency-model lat.json]
 // answers, scores and tabulates (src/eval/runner/evaluation.h); the actions in eval_actions()
 // work on existing files: `score` (upstream-exact metrics of one answers file), `merge`
 // (concatenate chunk answer files in question order) and `plot` (combine results.json files
@@ -20,6 +21,7 @@
 
 #include "adaptive/adallava.h"
 #include "adaptive/budget.h"
+#include "adaptive/deadline.h"
 #include "command.h"
 #include "common/error.h"
 #include "common/files.h"
@@ -192,7 +194,9 @@ struct RunArgs {
   std::vector<std::string> labels;
   std::vector<int> keep_layers;
   std::string vision_tower;
-  std::string budgets = "1.0";
+  std::optional<std::string> budgets;  // default: 1.0, or none when deadlines are given
+  std::string deadlines_ms;
+  std::vector<std::string> latency_models;
   std::string out = "eval_results";
   std::string data_root;
   std::vector<std::string> overrides;
@@ -222,8 +226,16 @@ void add_run_options(CLI::App& app, RunArgs& a) {
                  "LLaVA's model name of the path)");
   app.add_option("--vision-tower", a.vision_tower,
                  "Local directory of the vision tower (when mm_vision_tower is a hub id)");
-  app.add_option("--budgets", a.budgets, "Comma-separated latency budgets in [0, 1]")
-      ->capture_default_str();
+  app.add_option("--budgets", a.budgets,
+                 "Comma-separated latency budgets in [0, 1] (default: 1.0 without --deadline-ms; "
+                 "with it, budget rows only when given)");
+  app.add_option("--deadline-ms", a.deadlines_ms,
+                 "Deadline mode: comma-separated wall-clock deadlines per question (vision tower "
+                 "+ prefill + max_new_tokens decode); each question runs with the largest budget "
+                 "the latency model predicts to fit, corrected online, one question at a time");
+  app.add_option("--latency-model", a.latency_models,
+                 "Latency model from `adallava calibrate` for --deadline-ms: one for all models "
+                 "or one per --model (default: calibrate each model at start-up)");
   app.add_option("--out", a.out, "Output folder")->capture_default_str();
   app.add_option("--data-root", a.data_root,
                  "Folder holding the benchmark folders (overrides data_root of the configs)");
@@ -256,8 +268,29 @@ int run_evaluation_command(const RunArgs& a, const GlobalOptions& global) {
          a.models.size());
   if (a.chunk_idx >= a.num_chunks)
     fail("--chunk-idx {} must be below --num-chunks {}", a.chunk_idx, a.num_chunks);
-  configure_compute(global.threads);
   eval::EvaluationRequest r;
+  // Settings first: a typo must not cost a model load.
+  if (!a.deadlines_ms.empty())
+    r.deadlines_ms = adaptive::parse_deadlines_ms(a.deadlines_ms, "--deadline-ms");
+  r.budgets.clear();
+  if (a.budgets || r.deadlines_ms.empty())
+    for (const auto& piece : py::split(a.budgets.value_or("1.0"), ","))
+      r.budgets.push_back(adaptive::parse_budget(py::strip(piece), "--budgets"));
+  if (!a.latency_models.empty()) {
+    if (r.deadlines_ms.empty()) fail("--latency-model is only used with --deadline-ms");
+    if (a.latency_models.size() != 1 && a.latency_models.size() != a.models.size())
+      fail("eval: give one --latency-model for all models or one per --model ({} files, {} models)",
+           a.latency_models.size(), a.models.size());
+  }
+  if (!a.keep_layers.empty() && r.budgets.empty())
+    fail(
+        "--keep-layers rows are evaluated at --budgets only (a depth ablation is not the model "
+        "the latency profile describes); give --budgets too");
+  auto latency_model_of = [&](size_t i) {
+    if (a.latency_models.empty()) return std::string();
+    return a.latency_models.size() == 1 ? a.latency_models[0] : a.latency_models[i];
+  };
+  configure_compute(global.threads);
   std::vector<std::string> overrides = a.overrides;
   if (!a.data_root.empty())
     overrides.push_back("data_root=" + config::format_yaml_string(a.data_root));
@@ -269,7 +302,8 @@ int run_evaluation_command(const RunArgs& a, const GlobalOptions& global) {
   std::vector<bool> adaptive_model;
   std::vector<std::string> base_label;
   for (size_t i = 0; i < a.models.size(); ++i) {
-    r.models.push_back({a.models[i], a.labels.empty() ? "" : a.labels[i], ""});
+    r.models.push_back(
+        {a.models[i], a.labels.empty() ? "" : a.labels[i], "", 0, latency_model_of(i)});
     adaptive_model.push_back(eval::is_adaptive_checkpoint(a.models[i]));
     base_label.push_back(a.labels.empty() ? eval::model_name_from_path(a.models[i]) : a.labels[i]);
   }
@@ -280,7 +314,7 @@ int run_evaluation_command(const RunArgs& a, const GlobalOptions& global) {
       if (adaptive_model[i])
         r.models.push_back({a.models[i],
                             base_label[i] + (policy == "first" ? " first-k" : " random plan"),
-                            policy});
+                            policy, 0, latency_model_of(i)});
   }
   // Depth ablations of every plain LLaVA model, checked against its layer count up front.
   if (!a.keep_layers.empty() &&
@@ -295,9 +329,6 @@ int run_evaluation_command(const RunArgs& a, const GlobalOptions& global) {
       r.models.push_back(
           {a.models[i], fmt::format("{}, first {} layers", base_label[i], keep), "", keep});
     }
-  r.budgets.clear();
-  for (const auto& piece : py::split(a.budgets, ","))
-    r.budgets.push_back(adaptive::parse_budget(py::strip(piece), "--budgets"));
   r.vision_tower = a.vision_tower;
   r.dtype = a.dtype;
   r.out_dir = a.out;

@@ -38,8 +38,9 @@ nlohmann::ordered_json make_answer_record(const EvalItem& item, const AnswerCont
     r["options"] = item.options;
     r["option_char"] = item.option_chars;
   }
-  r["answer_id"] =
-      deterministic_answer_id(a.model_id, item.index, item.round_id, a.budget, item.prompt_field);
+  r["answer_id"] = deterministic_answer_id(
+      a.model_id, item.index, item.round_id, a.budget, item.prompt_field,
+      a.deadline ? std::optional<double>(a.deadline->deadline_ms) : std::nullopt);
   r["model_id"] = a.model_id;
   r["metadata"] = nlohmann::ordered_json::object();
   r["question_index"] = item.index;
@@ -48,6 +49,12 @@ nlohmann::ordered_json make_answer_record(const EvalItem& item, const AnswerCont
   r["prefill_flops"] = a.prefill_flops;
   r["flops"] = a.flops;
   r["new_tokens"] = a.new_tokens;
+  if (a.deadline)
+    r["deadline"] = {{"deadline_ms", a.deadline->deadline_ms},
+                     {"predicted_ms", a.deadline->predicted_ms},
+                     {"measured_ms", a.deadline->measured_ms},
+                     {"met", a.deadline->met},
+                     {"feasible", a.deadline->feasible}};
   r["timing"] = {{"batch_size", a.timing.batch_size},
                  {"image_ms", a.timing.image_ms},
                  {"prefill_ms", a.timing.prefill_ms},
@@ -67,10 +74,13 @@ nlohmann::ordered_json comparable_part(const nlohmann::ordered_json& record) {
 }
 
 std::string deterministic_answer_id(const std::string& model_id, size_t question_index,
-                                    int round_id, double budget, const std::string& prompt) {
+                                    int round_id, double budget, const std::string& prompt,
+                                    std::optional<double> deadline_ms) {
   static const char kAlphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+  const std::string setting =
+      deadline_ms ? "deadline " + py::repr(*deadline_ms) + " ms" : py::repr(budget);
   const std::string key = fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}", model_id, question_index,
-                                      round_id, py::repr(budget), prompt);
+                                      round_id, setting, prompt);
   uint64_t parts[2] = {fnv1a(key, 14695981039346656037ULL), fnv1a(key, 0x9E3779B97F4A7C15ULL)};
   std::string id;
   for (int i = 0; i < 22; ++i) {
@@ -92,7 +102,8 @@ std::string model_name_from_path(const std::string& model_path) {
 
 std::map<size_t, StoredAnswer> read_stored_answers(const std::string& path,
                                                    const std::vector<EvalItem>& items,
-                                                   double budget, const std::string& model_id) {
+                                                   double budget, const std::string& model_id,
+                                                   std::optional<double> deadline_ms) {
   std::map<size_t, StoredAnswer> out;
   if (!file_exists(path)) return out;
   const std::string text = read_text_file(path);
@@ -130,10 +141,26 @@ std::map<size_t, StoredAnswer> read_stored_answers(const std::string& path,
           "{}: question_id {} does not match question {} ({}) of the question file; the "
           "question file changed since this answer was written",
           where, stored_id, index, item.source);
-    if (!record.contains("budget") || !record["budget"].is_number() ||
-        std::abs(record["budget"].get<double>() - budget) > 1e-12)
+    // The deadline the answer was given under, if any (deadline mode's records only).
+    std::optional<double> stored_deadline;
+    if (record.contains("deadline") && record["deadline"].is_object() &&
+        record["deadline"].contains("deadline_ms") && record["deadline"]["deadline_ms"].is_number())
+      stored_deadline = record["deadline"]["deadline_ms"].get<double>();
+    if (deadline_ms) {
+      // The budget was the controller's choice; the deadline is what the run asked for.
+      if (!stored_deadline || std::abs(*stored_deadline - *deadline_ms) > 1e-9)
+        fail("{}: answer {} in the answers of deadline {} ms", where,
+             stored_deadline ? fmt::format("for deadline {} ms", *stored_deadline)
+                             : std::string("of a budget run"),
+             *deadline_ms);
+    } else if (stored_deadline) {
+      fail("{}: answer for deadline {} ms in the answers of budget {}", where, *stored_deadline,
+           budget);
+    } else if (!record.contains("budget") || !record["budget"].is_number() ||
+               std::abs(record["budget"].get<double>() - budget) > 1e-12) {
       fail("{}: answer for budget {} in the answers of budget {}", where,
            record.value("budget", nlohmann::ordered_json()).dump(), budget);
+    }
     if (record.value("model_id", std::string()) != model_id)
       fail("{}: answer of model \"{}\" in the answers of \"{}\"", where,
            record.value("model_id", std::string()), model_id);

@@ -39,13 +39,34 @@ std::pair<double, std::string> flops_unit(const std::vector<ResultRow>& rows) {
 
 }  // namespace
 
+std::string ResultRow::setting_label() const {
+  return deadline_ms ? fmt::format("{} ms deadline", *deadline_ms) : fmt::format("{:.2f}", budget);
+}
+
 void fill_answer_stats(ResultRow& row, const std::string& answers_path) {
   row.answers_path = answers_path;
   row.answered = 0;
   double prefill = 0, flops = 0, latency = 0, per_q = 0, tokens = 0;
+  double budgets = 0, measured = 0, predicted = 0;
+  size_t met = 0;
+  row.budget_min = 1, row.budget_max = 0;
+  row.infeasible = 0;
   for (const auto& line : scorers::read_jsonl(answers_path)) {
     const auto& r = line.value;
     ++row.answered;
+    if (row.deadline_ms) {
+      const double budget = r.value("budget", 1.0);
+      budgets += budget;
+      row.budget_min = std::min(row.budget_min, budget);
+      row.budget_max = std::max(row.budget_max, budget);
+      if (r.contains("deadline") && r["deadline"].is_object()) {
+        const auto& d = r["deadline"];
+        met += d.value("met", false) ? 1 : 0;
+        row.infeasible += d.value("feasible", true) ? 0 : 1;
+        measured += d.value("measured_ms", 0.0);
+        predicted += d.value("predicted_ms", 0.0);
+      }
+    }
     prefill += r.value("prefill_flops", 0.0);
     flops += r.value("flops", 0.0);
     tokens += r.value("new_tokens", 0.0);
@@ -62,21 +83,32 @@ void fill_answer_stats(ResultRow& row, const std::string& answers_path) {
   row.mean_latency_ms = latency / n;
   row.ms_per_question = per_q / n;
   row.mean_new_tokens = tokens / n;
+  if (row.deadline_ms) {
+    if (row.answered == 0) row.budget_min = row.budget_max = 0;
+    row.budget = budgets / n;
+    row.met_share = static_cast<double>(met) / n;
+    row.mean_measured_ms = measured / n;
+    row.mean_predicted_ms = predicted / n;
+  }
 }
 
 std::string results_markdown(const std::vector<ResultRow>& rows) {
   const auto [scale, unit] = flops_unit(rows);
   std::vector<std::string> benchmarks;
-  std::vector<std::pair<std::string, double>> settings;  // (model, budget) in first-seen order
+  // (model, budget or deadline) in first-seen order; a deadline row's mean budget differs
+  // between benchmarks, so settings are told apart by their label.
+  std::vector<std::pair<std::string, std::string>> settings;
+  bool any_deadline = false;
   for (const auto& r : rows) {
     if (std::find(benchmarks.begin(), benchmarks.end(), r.benchmark) == benchmarks.end())
       benchmarks.push_back(r.benchmark);
-    const std::pair<std::string, double> key{r.model, r.budget};
+    const std::pair<std::string, std::string> key{r.model, r.setting_label()};
     if (std::find(settings.begin(), settings.end(), key) == settings.end()) settings.push_back(key);
+    any_deadline = any_deadline || r.deadline_ms.has_value();
   }
-  auto find = [&](const std::string& model, double budget, const std::string& b) {
+  auto find = [&](const std::string& model, const std::string& setting, const std::string& b) {
     for (const auto& r : rows)
-      if (r.model == model && r.budget == budget && r.benchmark == b) return &r;
+      if (r.model == model && r.setting_label() == setting && r.benchmark == b) return &r;
     return static_cast<const ResultRow*>(nullptr);
   };
 
@@ -90,12 +122,12 @@ std::string results_markdown(const std::vector<ResultRow>& rows) {
     rule += "---|";
   }
   md += fmt::format(" mean prefill {} | mean latency ms |\n", unit) + rule + "---|---|\n";
-  for (const auto& [model, budget] : settings) {
-    md += fmt::format("| {} | {:.2f} |", model, budget);
+  for (const auto& [model, setting] : settings) {
+    md += fmt::format("| {} | {} |", model, setting);
     double prefill = 0, latency = 0;
     size_t n = 0;
     for (const auto& b : benchmarks) {
-      const auto* r = find(model, budget, b);
+      const auto* r = find(model, setting, b);
       md += " " + (r ? value_text(r->value) : std::string("-")) + " |";
       if (r) prefill += r->mean_prefill_flops, latency += r->mean_latency_ms, ++n;
     }
@@ -109,10 +141,27 @@ std::string results_markdown(const std::vector<ResultRow>& rows) {
       unit, unit);
   for (const auto& r : rows) {
     md += fmt::format(
-        "| {} | {} | {:.2f} | {} | {} | {} | {:.4g} | {:.4g} | {:.1f} | {:.1f} | {:.1f} |\n",
-        r.model, r.benchmark, r.budget, r.metric, value_text(r.value), r.answered,
+        "| {} | {} | {} | {} | {} | {} | {:.4g} | {:.4g} | {:.1f} | {:.1f} | {:.1f} |\n", r.model,
+        r.benchmark, r.setting_label(), r.metric, value_text(r.value), r.answered,
         r.mean_prefill_flops / scale, r.mean_flops / scale, r.mean_latency_ms, r.ms_per_question,
         r.mean_new_tokens);
+  }
+
+  if (any_deadline) {
+    md +=
+        "\n## Deadlines\n\nOne question at a time, each with the largest budget the latency model "
+        "predicts to fit; met = measured time (vision tower + prefill + decode) within the "
+        "deadline; infeasible = even the lowest budget was predicted to miss.\n\n"
+        "| model | benchmark | deadline ms | score | met | budget mean | budget min | budget max | "
+        "measured ms/question | predicted ms | infeasible |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& r : rows) {
+      if (!r.deadline_ms) continue;
+      md += fmt::format(
+          "| {} | {} | {} | {} | {:.1f}% | {:.3f} | {:.3f} | {:.3f} | {:.1f} | {:.1f} | {} |\n",
+          r.model, r.benchmark, *r.deadline_ms, value_text(r.value), 100.0 * r.met_share, r.budget,
+          r.budget_min, r.budget_max, r.mean_measured_ms, r.mean_predicted_ms, r.infeasible);
+    }
   }
 
   for (const auto& b : benchmarks) {
@@ -128,10 +177,10 @@ std::string results_markdown(const std::vector<ResultRow>& rows) {
     md += "\n|---|---|";
     for (size_t i = 0; i < families.size(); ++i) md += "---|";
     md += "\n";
-    for (const auto& [model, budget] : settings) {
-      const auto* r = find(model, budget, b);
+    for (const auto& [model, setting] : settings) {
+      const auto* r = find(model, setting, b);
       if (!r) continue;
-      md += fmt::format("| {} | {:.2f} |", model, budget);
+      md += fmt::format("| {} | {} |", model, setting);
       for (const auto& f : families) {
         const auto it = r->per_family.find(f);
         md += " " + (it == r->per_family.end() ? std::string("-") : value_text(it->second)) + " |";
@@ -145,13 +194,19 @@ std::string results_markdown(const std::vector<ResultRow>& rows) {
 std::string results_csv(const std::vector<ResultRow>& rows) {
   std::string csv =
       "model,adaptive,benchmark,budget,metric,value,answered,mean_prefill_flops,mean_flops,"
-      "mean_latency_ms,ms_per_question,mean_new_tokens\n";
+      "mean_latency_ms,ms_per_question,mean_new_tokens,deadline_ms,met_share,budget_min,"
+      "budget_max,mean_measured_ms,mean_predicted_ms,infeasible\n";
   for (const auto& r : rows) {
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(r.model),
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}", csv_field(r.model),
                        r.adaptive ? 1 : 0, r.benchmark, r.budget, r.metric,
                        r.value && std::isfinite(*r.value) ? fmt::format("{}", *r.value) : "",
                        r.answered, r.mean_prefill_flops, r.mean_flops, r.mean_latency_ms,
                        r.ms_per_question, r.mean_new_tokens);
+    // Budget rows leave the deadline columns empty.
+    csv += r.deadline_ms
+               ? fmt::format(",{},{},{},{},{},{},{}\n", *r.deadline_ms, r.met_share, r.budget_min,
+                             r.budget_max, r.mean_measured_ms, r.mean_predicted_ms, r.infeasible)
+               : std::string(",,,,,,,\n");
   }
   return csv;
 }
@@ -173,6 +228,15 @@ nlohmann::ordered_json results_json(const std::vector<ResultRow>& rows) {
     j["mean_latency_ms"] = r.mean_latency_ms;
     j["ms_per_question"] = r.ms_per_question;
     j["mean_new_tokens"] = r.mean_new_tokens;
+    if (r.deadline_ms) {  // budget rows keep the keys they always had
+      j["deadline_ms"] = *r.deadline_ms;
+      j["met_share"] = r.met_share;
+      j["budget_min"] = r.budget_min;
+      j["budget_max"] = r.budget_max;
+      j["mean_measured_ms"] = r.mean_measured_ms;
+      j["mean_predicted_ms"] = r.mean_predicted_ms;
+      j["infeasible"] = r.infeasible;
+    }
     j["per_family"] = r.per_family;
     j["answers"] = r.answers_path;
     out.push_back(std::move(j));
@@ -202,6 +266,15 @@ std::vector<ResultRow> rows_from_json(const nlohmann::json& j, const std::string
       if (e.contains("per_family"))
         r.per_family = e["per_family"].get<std::map<std::string, double>>();
       r.answers_path = e.value("answers", std::string());
+      if (e.contains("deadline_ms")) {
+        r.deadline_ms = e["deadline_ms"].get<double>();
+        r.met_share = e.at("met_share").get<double>();
+        r.budget_min = e.at("budget_min").get<double>();
+        r.budget_max = e.at("budget_max").get<double>();
+        r.mean_measured_ms = e.at("mean_measured_ms").get<double>();
+        r.mean_predicted_ms = e.at("mean_predicted_ms").get<double>();
+        r.infeasible = e.at("infeasible").get<size_t>();
+      }
       rows.push_back(std::move(r));
     }
   } catch (const nlohmann::json::exception& ex) {
@@ -233,12 +306,14 @@ void write_results(const std::string& dir, const std::vector<ResultRow>& rows,
     for (const auto& r : rows) {
       if (r.benchmark != b || !r.value) continue;
       panel.y_label = r.metric;
-      if (!series_of.count(r.model)) {
-        series_of[r.model] = panel.series.size();
-        panel.series.push_back({r.model, r.adaptive, {}});
+      // A model's deadlines are a curve of their own beside its budget curve.
+      const std::string series = r.deadline_ms ? r.model + " (deadlines)" : r.model;
+      if (!series_of.count(series)) {
+        series_of[series] = panel.series.size();
+        panel.series.push_back({series, r.adaptive || r.deadline_ms.has_value(), {}});
       }
       const double x = latency ? r.mean_latency_ms : r.mean_prefill_flops / scale;
-      panel.series[series_of[r.model]].points.emplace_back(x, *r.value);
+      panel.series[series_of[series]].points.emplace_back(x, *r.value);
     }
     panels.push_back(std::move(panel));
   }

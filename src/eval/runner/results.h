@@ -1,5 +1,5 @@
-// The accuracy-cost table of an evaluation: one row per (model, benchmark, budget), written as
-// results.md, results.csv and results.json, and drawn by svg_plot.h.
+// The accuracy-cost table of an evaluation: one row per (model, benchmark, budget or deadline),
+// written as results.md, results.csv and results.json, and drawn by svg_plot.h.
 #pragma once
 
 #include <map>
@@ -15,7 +15,7 @@ struct ResultRow {
   std::string model;      // label of the model/variant (one curve per label)
   bool adaptive = false;  // false: a static baseline (one point)
   std::string benchmark;
-  double budget = 1.0;
+  double budget = 1.0;  // deadline rows: the mean of the budgets the controller chose
   std::string metric;
   std::optional<double> value;
   size_t answered = 0;
@@ -25,6 +25,17 @@ struct ResultRow {
   double mean_new_tokens = 0;
   std::map<std::string, double> per_family;
   std::string answers_path;
+
+  // Deadline rows (deadline mode: one question at a time, each budget chosen to fit).
+  std::optional<double> deadline_ms;
+  double met_share = 0;  // answers whose measured time was within the deadline
+  double budget_min = 0, budget_max = 0;
+  double mean_measured_ms = 0;   // vision tower + prefill + decode, as the controller measured
+  double mean_predicted_ms = 0;  // the controller's prediction for the chosen budget
+  size_t infeasible = 0;         // answers for which even the lowest budget was predicted to miss
+
+  // "0.50" for a budget row, "40 ms deadline" for a deadline row (tables, plot legends).
+  std::string setting_label() const;
 };
 
 // Answer-file statistics (means of the per-answer fields) filled into `row`.

@@ -5,9 +5,12 @@
 #include <fstream>
 #include <set>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include "adaptive/adallava.h"
+#include "adaptive/deadline.h"
 #include "common/error.h"
 #include "data/image/preprocess.h"
 #include "data/text/conversation.h"
@@ -76,8 +79,11 @@ RunStats run_answers(model::LlavaPipeline& pipeline, const PreparedBenchmark& be
   const std::set<size_t> selected(selection.begin(), selection.end());
   stats.selected = selected.size();
 
-  auto stored =
-      read_stored_answers(options.answers_path, items, options.recorded_budget, options.model_id);
+  const bool deadline_mode = options.deadline_ms.has_value();
+  if (deadline_mode && !options.deadline_controller)
+    fail("eval: deadline mode needs a deadline controller");
+  auto stored = read_stored_answers(options.answers_path, items, options.recorded_budget,
+                                    options.model_id, options.deadline_ms);
   for (const auto& [index, answer] : stored) stats.already_answered += selected.count(index);
   // Start from a clean file (drops a line cut off by an interruption), then append.
   write_answers_in_order(options.answers_path, stored);
@@ -89,9 +95,17 @@ RunStats run_answers(model::LlavaPipeline& pipeline, const PreparedBenchmark& be
   gen.temperature = 0.0;  // LLaVA's eval scripts: --temperature 0 (greedy)
   gen.budget = options.budget;
 
+  std::vector<std::vector<size_t>> one_at_a_time;
+  if (deadline_mode)
+    for (size_t index = 0; index < items.size(); ++index) one_at_a_time.push_back({index});
+  const auto& batches = deadline_mode ? one_at_a_time : benchmark.batches;
+  const bool plain_model = !adaptive::scheduler_of(*pipeline.loaded.model);
+  const std::string setting = deadline_mode ? fmt::format("deadline {} ms", *options.deadline_ms)
+                                            : fmt::format("budget {}", options.recorded_budget);
+
   const size_t pending_total = stats.selected - stats.already_answered;
   auto last_log = Clock::now();
-  for (const auto& batch : benchmark.batches) {
+  for (const auto& batch : batches) {
     std::vector<size_t> pending;
     for (size_t index : batch)
       if (selected.count(index) && !stored.count(index)) pending.push_back(index);
@@ -107,8 +121,23 @@ RunStats run_answers(model::LlavaPipeline& pipeline, const PreparedBenchmark& be
       if (items[index].has_image()) r.pixels = pixels_for(pipeline, items[index]);
       requests.push_back(std::move(r));
     }
+    std::optional<DeadlineOutcome> outcome;
+    double chosen_budget = options.recorded_budget;
+    if (deadline_mode) {
+      chosen_budget = adaptive::choose_budget_for_prompt(
+          *options.deadline_controller, *pipeline.loaded.model, benchmark.prompt_ids[batch.front()],
+          *options.deadline_ms, gen.max_new_tokens);
+      // A plain LLaVA has no budget input: its only level, 1.0, is "run everything".
+      gen.budget = plain_model ? std::nullopt : std::optional<double>(chosen_budget);
+    }
     auto results = model::generate(pipeline.loaded.model, requests, gen);
     const double batch_ms = elapsed_ms(start);
+    if (deadline_mode) {
+      // Measured as generate's deadline mode measures it (vision tower + prefill + decode), so
+      // the correction sees the model's time, not the benchmark's image decoding.
+      const auto& r = options.deadline_controller->observe(results.front());
+      outcome = DeadlineOutcome{r.deadline_ms, r.predicted_ms, r.measured_ms, r.met, r.feasible};
+    }
     stats.generation_ms += batch_ms;
     stats.computed_rows += batch.size();
 
@@ -122,7 +151,8 @@ RunStats run_answers(model::LlavaPipeline& pipeline, const PreparedBenchmark& be
       AnswerContent a;
       a.text = pipeline.tokenizer.decode_answer(known);
       a.model_id = options.model_id;
-      a.budget = options.recorded_budget;
+      a.budget = chosen_budget;
+      a.deadline = outcome;
       a.plan = g.plan;
       a.prefill_flops = g.prefill_flops;
       a.flops = g.flops;
@@ -137,9 +167,8 @@ RunStats run_answers(model::LlavaPipeline& pipeline, const PreparedBenchmark& be
     out.flush();
     if (elapsed_ms(last_log) > 10000 || stats.generated == pending_total) {
       last_log = Clock::now();
-      spdlog::info("[eval] {} budget {}: {}/{} answered ({:.2f} questions/s)",
-                   benchmark.config.benchmark, options.recorded_budget,
-                   stats.already_answered + stats.generated, stats.selected,
+      spdlog::info("[eval] {} {}: {}/{} answered ({:.2f} questions/s)", benchmark.config.benchmark,
+                   setting, stats.already_answered + stats.generated, stats.selected,
                    1000.0 * stats.generated / std::max(stats.generation_ms, 1e-9));
     }
   }

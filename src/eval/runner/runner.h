@@ -14,6 +14,9 @@
 namespace adallava::model {
 class LlavaPipeline;
 }
+namespace adallava::adaptive {
+class DeadlineController;
+}
 
 namespace adallava::eval {
 
@@ -40,6 +43,11 @@ struct RunOptions {
   int64_t num_chunks = 1, chunk_idx = 0;
   std::string model_id;
   std::string answers_path;
+  // Deadline mode (set with deadline_ms): the controller chooses each question's budget and
+  // `budget` is unused. The deadline is per request, so questions are answered one at a time
+  // in question order (the order a server would see them in), whatever the batch plan.
+  adaptive::DeadlineController* deadline_controller = nullptr;
+  std::optional<double> deadline_ms;
 };
 
 struct RunStats {
