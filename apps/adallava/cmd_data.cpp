@@ -39,11 +39,11 @@ std::function<int()> setup_synth(CLI::App& app) {
       ->required();
   app.add_option("--seed", options->seed,
                  "Random seed; the same seed and options give the same bytes");
-  app.add_option("--size", options->size, "tiny (tests), small or default (demo)")
-      ->check(CLI::IsMember({"tiny", "small", "default"}));
+  app.add_option("--size", options->size, "tiny (tests), small, default or large (demo)")
+      ->check(CLI::IsMember({"tiny", "small", "default", "large"}));
   app.add_option("--eval-size", options->eval_size,
                  "Size of the held-out benchmark sets when it differs from --size")
-      ->check(CLI::IsMember({"tiny", "small", "default"}));
+      ->check(CLI::IsMember({"tiny", "small", "default", "large"}));
   app.add_option("--image-size", options->image_size, "Image side in pixels")
       ->check(CLI::Range(48, 1024));
   app.add_flag("--force", options->force, "Replace a suite previously written to --out");
