@@ -47,6 +47,7 @@ struct ModelConfig {
   std::optional<std::string> projector_init;
   std::optional<std::string> vision_tower;
   std::optional<std::string> tokenizer;
+  std::string objective;
   std::string projector_type;
   int64_t vision_select_layer = 0;
   std::string vision_select_feature;

@@ -34,15 +34,30 @@ bool is_arch_key(const KeySpec& spec) {
   return spec.key.rfind("model.arch.", 0) == 0;
 }
 
+bool is_vision_pretraining(const ResolvedConfig& r) {
+  return r.get_string("model.objective") == "scene_patches";
+}
+
 void check_arch(const ResolvedConfig& r) {
-  if (!r.is_set("model.tokenizer")) {
+  // Vision pretraining builds only the tower: no tokenizer, no LLM shape.
+  const bool tower_only = is_vision_pretraining(r);
+  if (!tower_only && !r.is_set("model.tokenizer")) {
     fail("config: training from scratch (model.init is null) needs model.tokenizer");
   }
   // Shape keys are nullable so that checkpoint runs can leave them unset; from scratch they are
   // all needed, except the vocabulary size which the tokenizer can supply.
+  // A from-scratch LLM beside a given tower (model.vision_tower): the tower's config.json has
+  // the vision shape, so vision keys here would be ignored; refuse them instead.
+  const bool tower_given = r.is_set("model.vision_tower");
   std::vector<std::string> missing;
   for (const auto& spec : r.schema().keys()) {
-    if (is_arch_key(spec) && spec.nullable && spec.key != "model.arch.vocab_size" &&
+    const bool vision_key = spec.key.rfind("model.arch.vision_", 0) == 0;
+    if (tower_given && vision_key && !(r.value(spec.key) == spec.default_value)) {
+      fail("config: {} is set but model.vision_tower ({}) gives the vision shape",
+           cite(r, spec.key), r.origin("model.vision_tower"));
+    }
+    const bool needed = tower_only ? vision_key : !(tower_given && vision_key);
+    if (needed && is_arch_key(spec) && spec.nullable && spec.key != "model.arch.vocab_size" &&
         !r.is_set(spec.key)) {
       missing.push_back(spec.key);
     }
@@ -58,10 +73,21 @@ void check_arch(const ResolvedConfig& r) {
            cite(r, std::string("model.arch.") + divisor));
     }
   };
+  if (tower_given) {
+    if (!tower_only && r.get_int("data.max_length") > get("max_position_embeddings")) {
+      fail("config: {} exceeds {}", cite(r, "data.max_length"),
+           cite(r, "model.arch.max_position_embeddings"));
+    }
+    divides("llm_heads", "llm_hidden_size");
+    divides("llm_kv_heads", "llm_heads");
+    return;
+  }
   divides("vision_patch_size", "vision_image_size");
   divides("vision_heads", "vision_hidden_size");
-  divides("llm_heads", "llm_hidden_size");
-  divides("llm_kv_heads", "llm_heads");
+  if (!tower_only) {
+    divides("llm_heads", "llm_hidden_size");
+    divides("llm_kv_heads", "llm_heads");
+  }
   // hidden_states has layers + 1 entries (the embeddings first), indexable from either end.
   const int64_t layers = get("vision_layers");
   const int64_t select = r.get_int("model.vision_select_layer");
@@ -70,13 +96,29 @@ void check_arch(const ResolvedConfig& r) {
          cite(r, "model.vision_select_layer"), layers + 1, layers,
          cite(r, "model.arch.vision_layers"));
   }
-  if (r.get_int("data.max_length") > get("max_position_embeddings")) {
+  if (!tower_only && r.get_int("data.max_length") > get("max_position_embeddings")) {
     fail("config: {} exceeds {}", cite(r, "data.max_length"),
          cite(r, "model.arch.max_position_embeddings"));
   }
 }
 
 void check_model_source(const ResolvedConfig& r) {
+  if (is_vision_pretraining(r)) {
+    for (const char* key : {"model.init", "model.vision_tower", "model.projector_init"})
+      if (r.is_set(key))
+        fail(
+            "config: {} is set, but model.objective = scene_patches builds a new vision tower "
+            "from model.arch",
+            cite(r, key));
+    if (r.get_string("adaptive.variant") != "none")
+      fail(
+          "config: {} needs a LLaVA model, but model.objective = scene_patches trains a vision "
+          "tower alone",
+          cite(r, "adaptive.variant"));
+    if (r.get_bool("trainable.llm"))
+      fail("config: {} but model.objective = scene_patches has no LLM (set it to false)",
+           cite(r, "trainable.llm"));
+  }
   if (!r.is_set("model.init")) {
     check_arch(r);
     return;

@@ -28,6 +28,13 @@ void add_model_keys(Schema& s) {
             .help("SentencePiece tokenizer.model. null = the one in model.init; required when "
                   "training from "
                   "scratch."));
+  s.add(key(KEY(model.objective))
+            .one_of({"llava", "scene_patches"})
+            .def("llava")
+            .help("llava: LLaVA's loss on conversations (stages 1 and 2, AdaLLaVA). "
+                  "scene_patches: pretrain a vision tower from scratch on the synthetic suite's "
+                  "per-patch labels (data.train = its scenes.jsonl); the run writes an HF "
+                  "CLIPVisionModel folder for model.vision_tower."));
   s.add(key(KEY(model.projector_type))
             .one_of({"linear", "mlp2x_gelu"})
             .def("mlp2x_gelu")
@@ -146,11 +153,15 @@ void add_data_keys(Schema& s) {
   s.add(key(KEY(data.train))
             .path()
             .required()
-            .help("Training conversations: LLaVA JSON list or JSON lines."));
+            .help("Training conversations: LLaVA JSON list or JSON lines (model.objective = "
+                  "scene_patches: the suite's scenes.jsonl, its train split)."));
   s.add(key(KEY(data.image_folder))
             .path()
             .help("Directory the samples' image paths are relative to."));
-  s.add(key(KEY(data.eval)).path().help("Validation conversations (same format). null = no eval."));
+  s.add(key(KEY(data.eval))
+            .path()
+            .help("Validation conversations (same format; scene_patches: a scenes.jsonl, its val "
+                  "split). null = no eval."));
   s.add(key(KEY(data.eval_image_folder))
             .path()
             .help("Image directory for data.eval. null = data.image_folder."));

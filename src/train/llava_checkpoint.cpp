@@ -74,6 +74,16 @@ std::string clip_preprocessor_json(int image_size) {
   return j.dump(2) + "\n";
 }
 
+void save_clip_vision_folder(const io::StateDict& tower, const model::VisionConfig& config,
+                             const std::string& preprocessor_json, const std::string& dir) {
+  fs::create_directories(dir);
+  io::save_safetensors(join_path(dir, "model.safetensors"), tower);
+  json tower_cfg = config.to_json();
+  tower_cfg["torch_dtype"] = dtype_name(tower);
+  write_text_file_atomic(join_path(dir, "config.json"), tower_cfg.dump(2) + "\n");
+  write_text_file_atomic(join_path(dir, "preprocessor_config.json"), preprocessor_json);
+}
+
 void save_llava_weights(const model::LlavaForCausalLM& model, const CheckpointAssets& assets,
                         const std::string& dir) {
   fs::create_directories(dir);
@@ -93,13 +103,8 @@ void save_llava_weights(const model::LlavaForCausalLM& model, const CheckpointAs
 
   model::LlavaConfig cfg = model->config;
   if (assets.external_vision_tower.empty()) {
-    const std::string tower_dir = join_path(dir, kOwnVisionTowerDir);
-    fs::create_directories(tower_dir);
-    io::save_safetensors(join_path(tower_dir, "model.safetensors"), tower);
-    json tower_cfg = model->vision_config.to_json();
-    tower_cfg["torch_dtype"] = dtype_name(tower);
-    write_text_file_atomic(join_path(tower_dir, "config.json"), tower_cfg.dump(2) + "\n");
-    write_text_file_atomic(join_path(tower_dir, "preprocessor_config.json"), preprocessor);
+    save_clip_vision_folder(tower, model->vision_config, preprocessor,
+                            join_path(dir, kOwnVisionTowerDir));
     cfg.vision_tower = kOwnVisionTowerDir;
   } else {
     cfg.vision_tower = fs::absolute(assets.external_vision_tower).lexically_normal().string();

@@ -20,6 +20,11 @@ inline constexpr const char* kOwnVisionTowerDir = "vision_tower";
 // the module: save or clone before the next update).
 io::StateDict module_state(const torch::nn::Module& module);
 
+// Writes an HF CLIPVisionModel folder into `dir` (created): model.safetensors with the
+// vision_model.* tensors of `tower`, config.json from `config`, preprocessor_config.json.
+void save_clip_vision_folder(const io::StateDict& tower, const model::VisionConfig& config,
+                             const std::string& preprocessor_json, const std::string& dir);
+
 // Writes into `dir` (created): model.safetensors (LLM + projector), config.json, tokenizer files,
 // preprocessor_config.json, and the vision tower as described by `assets`.
 void save_llava_weights(const model::LlavaForCausalLM& model, const CheckpointAssets& assets,

@@ -131,8 +131,12 @@ BuiltModel build_from_arch(const config::TrainConfig& cfg) {
   const int64_t vocab = cfg.model.arch.vocab_size
                             ? *cfg.model.arch.vocab_size
                             : text::Tokenizer::load(tokenizer_path).vocab_size();
-  model::LlavaConfig llava = llava_config_from_arch(cfg, vocab);
-  model::VisionConfig vision = vision_config_from_arch(cfg.model.arch);
+  // A given tower (model.vision_tower: e.g. one pretrained by model.objective = scene_patches)
+  // replaces the from-scratch one; the LLM and projector are new either way.
+  const std::optional<std::string>& tower_dir = cfg.model.vision_tower;
+  const model::VisionConfig vision =
+      tower_dir ? model::load_vision_config(*tower_dir) : vision_config_from_arch(cfg.model.arch);
+  model::LlavaConfig llava = llava_config_from_arch(cfg, vocab, vision);
   BuiltModel out;
   out.model = model::LlavaForCausalLM(llava, vision);
   torch::manual_seed(static_cast<uint64_t>(cfg.schedule.seed));
@@ -141,6 +145,18 @@ BuiltModel build_from_arch(const config::TrainConfig& cfg) {
   out.assets.tokenizer_config_dir = parent_dir(tokenizer_path);
   out.origin = fmt::format("new model from model.arch (init std {}, seed {})",
                            cfg.model.arch.init_std, cfg.schedule.seed);
+  if (tower_dir) {
+    io::StateDict tower;
+    for (const auto& [name, t] : io::load_weights_dir(*tower_dir))
+      if (name.rfind("vision_model.", 0) == 0 && name.find("position_ids") == std::string::npos)
+        tower[name] = t;
+    model::load_state_dict_strict(*out.model->model->vision_tower->vision_tower, tower,
+                                  "model.vision_tower " + *tower_dir);
+    out.assets.preprocessor_config =
+        existing_or_empty(join_path(*tower_dir, "preprocessor_config.json"));
+    if (!cfg.trainable.vision_tower) out.assets.external_vision_tower = *tower_dir;
+    out.origin += fmt::format(", vision tower from {}", *tower_dir);
+  }
   return out;
 }
 
@@ -164,7 +180,8 @@ model::VisionConfig vision_config_from_arch(const config::ArchConfig& a) {
   return v;
 }
 
-model::LlavaConfig llava_config_from_arch(const config::TrainConfig& cfg, int64_t vocab_size) {
+model::LlavaConfig llava_config_from_arch(const config::TrainConfig& cfg, int64_t vocab_size,
+                                          const model::VisionConfig& vision) {
   const auto& a = cfg.model.arch;
   model::LlavaConfig c;
   c.layout = model::CheckpointLayout::LlavaOriginal;
@@ -177,7 +194,7 @@ model::LlavaConfig llava_config_from_arch(const config::TrainConfig& cfg, int64_
   c.text.rms_norm_eps = a.rms_norm_eps;
   c.text.rope_theta = a.rope_theta;
   c.text.max_position_embeddings = to_int(a.max_position_embeddings, "max_position_embeddings");
-  c.vision = vision_config_from_arch(a);
+  c.vision = vision;
   c.projector_type = cfg.model.projector_type;
   c.mm_hidden_size = c.vision->hidden_size;
   c.vision_select_layer = static_cast<int>(cfg.model.vision_select_layer);
@@ -192,6 +209,14 @@ model::LlavaConfig llava_config_from_arch(const config::TrainConfig& cfg, int64_
 }
 
 void init_weights(model::LlavaForCausalLMImpl& model, double std) {
+  init_from_scratch(model, std);
+  torch::NoGradGuard no_grad;
+  const int64_t pad = model.config.text.pad_token_id;
+  auto& emb = model.model->embed_tokens->weight;
+  if (pad >= 0 && pad < emb.size(0)) emb[pad].zero_();
+}
+
+void init_from_scratch(torch::nn::Module& model, double std) {
   torch::NoGradGuard no_grad;
   const auto norms = norm_parameter_names(model);
   for (auto& p : model.named_parameters(/*recurse=*/true)) {
@@ -206,9 +231,6 @@ void init_weights(model::LlavaForCausalLMImpl& model, double std) {
       t.normal_(0.0, std);
     }
   }
-  const int64_t pad = model.config.text.pad_token_id;
-  auto& emb = model.model->embed_tokens->weight;
-  if (pad >= 0 && pad < emb.size(0)) emb[pad].zero_();
 }
 
 void load_projector(model::LlavaForCausalLMImpl& model, const std::string& path) {

@@ -23,12 +23,15 @@ struct BuiltModel {
 BuiltModel build_model(const config::TrainConfig& cfg);
 
 // LlavaConfig / VisionConfig of a from-scratch model (model.arch, the tokenizer's vocabulary).
-model::LlavaConfig llava_config_from_arch(const config::TrainConfig& cfg, int64_t vocab_size);
+model::LlavaConfig llava_config_from_arch(const config::TrainConfig& cfg, int64_t vocab_size,
+                                          const model::VisionConfig& vision);
 model::VisionConfig vision_config_from_arch(const config::ArchConfig& arch);
 
 // HF _init_weights: weights N(0, std) (linear, conv, embeddings, CLIP class embedding), biases 0,
 // norm weights 1; the pad token's embedding row 0 (nn.Embedding padding_idx).
 void init_weights(model::LlavaForCausalLMImpl& model, double std);
+// The same rule for any module: norms 1/0, biases 0, other weights normal(0, std).
+void init_from_scratch(torch::nn::Module& module, double std);
 
 // Replaces the projector weights from `path`: a file (mm_projector.bin / .safetensors / any
 // weights file) or a checkpoint directory (mm_projector.bin, or the model weights); tensors are

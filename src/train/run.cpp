@@ -12,9 +12,11 @@
 #include "train/adallava_objective.h"
 #include "train/data/dataset.h"
 #include "train/data/loader_stream.h"
+#include "train/data/scene_patches.h"
 #include "train/distributed/communicator.h"
 #include "train/distributed/env.h"
 #include "train/model_factory.h"
+#include "train/scene_patch_objective.h"
 #include "train/signals.h"
 
 namespace adallava::train {
@@ -95,6 +97,104 @@ struct StopHandlerScope {
   ~StopHandlerScope() { remove_stop_handlers(); }
 };
 
+// What a run trains and on which data.
+struct TrainingJob {
+  std::unique_ptr<TrainingObjective> objective;
+  std::unique_ptr<MicroBatchStream> train;
+  EvalStreamFactory eval;  // empty: no evaluation
+};
+
+// LLaVA (stages 1 and 2) or AdaLLaVA on conversations.
+TrainingJob llava_job(const config::TrainConfig& cfg, int64_t rank, int64_t world) {
+  BuiltModel built = build_model(cfg);
+  spdlog::info("[train] model: {}", built.origin);
+
+  const text::Tokenizer tokenizer = text::Tokenizer::load(built.assets.tokenizer_model);
+  if (tokenizer.vocab_size() > built.model->config.text.vocab_size)
+    fail("{}: the tokenizer has {} pieces but the model's vocabulary is {}",
+         built.assets.tokenizer_model, tokenizer.vocab_size(), built.model->config.text.vocab_size);
+  const int64_t image_tokens = image_tokens_of(*built.model);
+  const image::PreprocessConfig preprocess = preprocess_of(built);
+
+  auto train_set = InstructionDataset::open(
+      dataset_options(cfg, /*eval=*/false, image_tokens, preprocess), tokenizer);
+  TrainingJob job;
+  job.train = std::make_unique<LoaderBatchStream>(train_set,
+                                                  loader_options(cfg, /*eval=*/false, rank, world));
+  spdlog::info("[train] {}: {} records", train_set->path(), train_set->size());
+
+  if (cfg.data.eval) {
+    auto eval_set = InstructionDataset::open(
+        dataset_options(cfg, /*eval=*/true, image_tokens, preprocess), tokenizer);
+    spdlog::info("[train] {}: {} eval records", eval_set->path(), eval_set->size());
+    LoaderOptions eval_options = loader_options(cfg, /*eval=*/true, rank, world);
+    const int64_t records = static_cast<int64_t>(eval_set->size());
+    const int64_t own = records > rank ? (records - rank + world - 1) / world : 0;
+    job.eval = [eval_set, eval_options, own, world]() -> std::unique_ptr<MicroBatchStream> {
+      auto shard = std::make_unique<LoaderBatchStream>(eval_set, eval_options);
+      if (world == 1) return shard;
+      return std::make_unique<UnpaddedEvalStream>(std::move(shard), own);
+    };
+  }
+
+  if (cfg.adaptive_enabled()) {
+    auto scheduler = prepare_adaptive_model(built.model, cfg);
+    const auto& spec = scheduler->spec;
+    spdlog::info("[train] AdaLLaVA-{}: {} prefix layers, {} switchable units, tau {}",
+                 adaptive::variant_name(spec.variant), spec.num_prefix_layers,
+                 spec.switchable_units(), cfg.adaptive.tau);
+    job.objective =
+        std::make_unique<AdaLlavaObjective>(built.model, built.assets, scheduler, cfg.adaptive.tau);
+  } else {
+    job.objective = std::make_unique<LlavaObjective>(built.model, built.assets);
+  }
+  return job;
+}
+
+// A vision tower pretrained on the synthetic suite's per-patch labels.
+TrainingJob scene_patch_job(const config::TrainConfig& cfg, int64_t rank, int64_t world) {
+  const model::VisionConfig vision = vision_config_from_arch(cfg.model.arch);
+  ScenePatchModel model(vision, static_cast<int>(cfg.model.vision_select_layer));
+  torch::manual_seed(static_cast<uint64_t>(cfg.schedule.seed));
+  init_from_scratch(*model, cfg.model.arch.init_std);
+  model->to(torch::kFloat32);
+  model->train();
+  spdlog::info(
+      "[train] model: new {}-layer vision tower ({} px, patch {}, width {}) + patch "
+      "label head, init std {}, seed {}",
+      vision.num_layers, vision.image_size, vision.patch_size, vision.hidden_size,
+      cfg.model.arch.init_std, cfg.schedule.seed);
+  ScenePatchSetOptions options;
+  options.image_size = vision.image_size;
+  options.patch_size = vision.patch_size;
+  options.preprocess = clip_preprocess_config(vision.image_size);
+  const auto open = [&](const std::string& path, const char* split,
+                        const std::optional<std::string>& folder) {
+    options.scenes_path = path;
+    options.split = split;
+    options.image_folder = folder.value_or(parent_dir(path));
+    return ScenePatchSet::open(options);
+  };
+  TrainingJob job;
+  job.objective = std::make_unique<ScenePatchObjective>(model);
+  const auto train_set = open(cfg.data.train, "train", cfg.data.image_folder);
+  spdlog::info("[train] {}: {} training scenes, {} patches each", train_set->path(),
+               train_set->size(), train_set->patches());
+  job.train = std::make_unique<ScenePatchStream>(
+      train_set, loader_options(cfg, /*eval=*/false, rank, world).sampler);
+  if (cfg.data.eval) {
+    const auto eval_set =
+        open(*cfg.data.eval, "val",
+             cfg.data.eval_image_folder ? cfg.data.eval_image_folder : cfg.data.image_folder);
+    spdlog::info("[train] {}: {} validation scenes", eval_set->path(), eval_set->size());
+    const SamplerOptions sampler = loader_options(cfg, /*eval=*/true, rank, world).sampler;
+    job.eval = [eval_set, sampler]() -> std::unique_ptr<MicroBatchStream> {
+      return std::make_unique<ScenePatchStream>(eval_set, sampler);
+    };
+  }
+  return job;
+}
+
 }  // namespace
 
 int run_training(const config::ResolvedConfig& resolved, const RunOptions& options) {
@@ -130,49 +230,9 @@ int run_training(const config::ResolvedConfig& resolved, const RunOptions& optio
     spdlog::info("[train] run directory {} (resolved config {})", out, config_path);
   }
 
-  BuiltModel built = build_model(cfg);
-  spdlog::info("[train] model: {}", built.origin);
-
-  const text::Tokenizer tokenizer = text::Tokenizer::load(built.assets.tokenizer_model);
-  if (tokenizer.vocab_size() > built.model->config.text.vocab_size)
-    fail("{}: the tokenizer has {} pieces but the model's vocabulary is {}",
-         built.assets.tokenizer_model, tokenizer.vocab_size(), built.model->config.text.vocab_size);
-  const int64_t image_tokens = image_tokens_of(*built.model);
-  const image::PreprocessConfig preprocess = preprocess_of(built);
-
-  auto train_set = InstructionDataset::open(
-      dataset_options(cfg, /*eval=*/false, image_tokens, preprocess), tokenizer);
-  LoaderBatchStream train_stream(train_set, loader_options(cfg, /*eval=*/false, rank, world));
-  spdlog::info("[train] {}: {} records", train_set->path(), train_set->size());
-
-  EvalStreamFactory eval;
-  if (cfg.data.eval) {
-    auto eval_set = InstructionDataset::open(
-        dataset_options(cfg, /*eval=*/true, image_tokens, preprocess), tokenizer);
-    spdlog::info("[train] {}: {} eval records", eval_set->path(), eval_set->size());
-    LoaderOptions eval_options = loader_options(cfg, /*eval=*/true, rank, world);
-    const int64_t records = static_cast<int64_t>(eval_set->size());
-    const int64_t own = records > rank ? (records - rank + world - 1) / world : 0;
-    eval = [eval_set, eval_options, own, world]() -> std::unique_ptr<MicroBatchStream> {
-      auto shard = std::make_unique<LoaderBatchStream>(eval_set, eval_options);
-      if (world == 1) return shard;
-      return std::make_unique<UnpaddedEvalStream>(std::move(shard), own);
-    };
-  }
-
-  std::unique_ptr<LlavaObjective> objective;
-  if (cfg.adaptive_enabled()) {
-    auto scheduler = prepare_adaptive_model(built.model, cfg);
-    const auto& spec = scheduler->spec;
-    spdlog::info("[train] AdaLLaVA-{}: {} prefix layers, {} switchable units, tau {}",
-                 adaptive::variant_name(spec.variant), spec.num_prefix_layers,
-                 spec.switchable_units(), cfg.adaptive.tau);
-    objective =
-        std::make_unique<AdaLlavaObjective>(built.model, built.assets, scheduler, cfg.adaptive.tau);
-  } else {
-    objective = std::make_unique<LlavaObjective>(built.model, built.assets);
-  }
-  Trainer trainer(cfg, *objective, train_stream, eval, communicator);
+  TrainingJob job = cfg.model.objective == "scene_patches" ? scene_patch_job(cfg, rank, world)
+                                                           : llava_job(cfg, rank, world);
+  Trainer trainer(cfg, *job.objective, *job.train, job.eval, communicator);
   if (!resume_dir.empty()) trainer.resume(resume_dir);
 
   StopHandlerScope handlers;

@@ -255,7 +255,9 @@ int64_t Trainer::accumulate_micro_batches(bool last_in_epoch, UpdateStats& stats
     stats.loss_sum += out.loss.item<double>() * static_cast<double>(out.loss_tokens);
     stats.loss_tokens += out.loss_tokens;
     stats.input_tokens += out.input_tokens;
-    stats.samples += static_cast<int64_t>(batch->samples.size());
+    // Text-free batches (vision pretraining) count their images.
+    stats.samples +=
+        static_cast<int64_t>(batch->samples.empty() ? batch->images.size() : batch->samples.size());
     ++micro_batches;
   }
   return micro_batches;

@@ -15,6 +15,9 @@ struct TrainBatch {
   std::vector<model::SampleTokens> samples;
   // [C,S,S] float32, one per image placeholder, in order.
   std::vector<torch::Tensor> images;
+  // Per-sample supervision of objectives without text (vision pretraining: [patches, heads]
+  // int64 class indices, see scene_patches.h); empty for LLaVA batches.
+  std::vector<torch::Tensor> targets;
   std::vector<int64_t> record_indices;
 };
 

@@ -1,0 +1,119 @@
+#include "train/scene_patch_objective.h"
+
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "io/weights.h"
+#include "model/loader.h"
+#include "train/data/scene_patches.h"
+#include "train/llava_checkpoint.h"
+
+namespace adallava::train {
+
+namespace {
+
+constexpr char kTowerPrefix[] = "tower.";
+constexpr char kHeadFile[] = "patch_head.safetensors";
+
+}  // namespace
+
+ScenePatchModelImpl::ScenePatchModelImpl(const model::VisionConfig& config, int select_layer_)
+    : select_layer(select_layer_) {
+  tower = register_module("tower", model::ClipVisionModel(config));
+  head = register_module("head",
+                         torch::nn::Linear(config.hidden_size, ScenePatchHeads::total_classes()));
+}
+
+torch::Tensor ScenePatchModelImpl::forward(const torch::Tensor& pixels) {
+  return head(tower->select_features(pixels, select_layer, "patch"));
+}
+
+ScenePatchObjective::ScenePatchObjective(ScenePatchModel model) : model_(std::move(model)) {}
+
+torch::nn::Module& ScenePatchObjective::module() {
+  return *model_;
+}
+
+std::string ScenePatchObjective::group_of(const std::string& name) const {
+  if (name.rfind(kTowerPrefix, 0) == 0) return "vision_tower";
+  if (name.rfind("head.", 0) == 0) return "projector";
+  fail("scene patch objective: parameter '{}' belongs to no group", name);
+}
+
+LossOutput ScenePatchObjective::forward(const TrainBatch& batch, at::Generator& /*rng*/) {
+  if (batch.images.empty() || batch.images.size() != batch.targets.size())
+    fail(
+        "trainer: a vision-pretraining micro-batch needs one target per image ({} images, {} "
+        "targets)",
+        batch.images.size(), batch.targets.size());
+  const auto pixels = torch::stack(batch.images);
+  const auto targets = torch::stack(batch.targets);  // [B, P, heads]
+  const auto logits = model_->forward(pixels.to(model_->head->weight.dtype()));
+  ADALLAVA_CHECK(logits.size(1) == targets.size(1),
+                 "trainer: the tower gives {} patches but the targets have {} (image or patch "
+                 "size differs from the scenes')",
+                 logits.size(1), targets.size(1));
+  torch::Tensor loss;
+  int64_t offset = 0;
+  for (int h = 0; h < ScenePatchHeads::kCount; ++h) {
+    const int64_t n = ScenePatchHeads::classes()[static_cast<size_t>(h)];
+    auto head_logits = logits.narrow(2, offset, n).reshape({-1, n}).to(torch::kFloat32);
+    auto head_loss =
+        torch::nn::functional::cross_entropy(head_logits, targets.select(2, h).reshape({-1}));
+    loss = h == 0 ? head_loss : loss + head_loss;
+    offset += n;
+  }
+  LossOutput out;
+  out.loss = loss;
+  out.loss_tokens = targets.size(0) * targets.size(1);
+  out.input_tokens = targets.size(0) * (targets.size(1) + 1);  // + CLS
+  return out;
+}
+
+std::vector<double> ScenePatchObjective::head_accuracy(const TrainBatch& batch) {
+  torch::NoGradGuard no_grad;
+  const auto targets = torch::stack(batch.targets);
+  const auto logits = model_->forward(torch::stack(batch.images).to(model_->head->weight.dtype()));
+  std::vector<double> out;
+  int64_t offset = 0;
+  for (int h = 0; h < ScenePatchHeads::kCount; ++h) {
+    const int64_t n = ScenePatchHeads::classes()[static_cast<size_t>(h)];
+    const auto predicted = logits.narrow(2, offset, n).argmax(2);
+    const auto truth = targets.select(2, h);
+    const auto present = truth.ne(0);
+    const int64_t count = present.sum().item<int64_t>();
+    out.push_back(count == 0 ? 0.0
+                             : predicted.eq(truth).logical_and(present).sum().item<double>() /
+                                   static_cast<double>(count));
+    offset += n;
+  }
+  return out;
+}
+
+void ScenePatchObjective::save_weights(const std::string& dir) const {
+  io::StateDict tower, head;
+  const std::string prefix = kTowerPrefix;
+  for (auto& [name, t] : module_state(*model_)) {
+    if (name.rfind(prefix, 0) == 0) {
+      tower[name.substr(prefix.size())] = t;  // vision_model.*, as HF's CLIPVisionModel
+    } else {
+      head[name] = t;
+    }
+  }
+  const auto& config = model_->tower->config;
+  save_clip_vision_folder(tower, config, clip_preprocessor_json(config.image_size), dir);
+  io::save_safetensors(join_path(dir, kHeadFile), head);
+}
+
+void ScenePatchObjective::load_weights(const std::string& dir) {
+  io::StateDict tower = io::load_safetensors(join_path(dir, "model.safetensors"));
+  io::StateDict head = io::load_safetensors(join_path(dir, kHeadFile));
+  io::StateDict all;
+  for (auto& [name, t] : tower)
+    if (name.find("position_ids") == std::string::npos) all[kTowerPrefix + name] = t;
+  for (auto& [name, t] : head) all[name] = t;
+  model::load_state_dict_strict(*model_, all, dir);
+}
+
+}  // namespace adallava::train
