@@ -4,7 +4,8 @@
 #   bash scripts/main.sh            # full demo (target: under 30 minutes on 2 cores)
 #   bash scripts/main.sh --quick    # a few steps per stage, for a smoke test (under 5 minutes)
 #
-# Stages: synthetic data -> tiny LLaVA stage 1 (captions) -> stage 2 (instructions) ->
+# Stages: synthetic data -> vision tower pretraining (per-patch labels) -> tiny LLaVA stage 1
+# (captions) -> stage 2 (instructions) ->
 # AdaLLaVA-L and -H joint fine-tuning -> budget sweep on all seven benchmark formats ->
 # TorchScript export -> the exported model on one image at two budgets.
 # Everything is written under $ADALLAVA_MAIN_OUT (default runs/main); the script ends with the
@@ -42,8 +43,9 @@ if [[ $QUICK == 1 ]]; then
   SIZE=(--size tiny); STEPS=(schedule.max_steps=3); BUDGETS=0.5,1.0; VARIANTS=(L)
   EVAL_EXTRA=(--limit 8)
 else
-  # Train on the default suite; evaluate the many (model, budget) pairs on small benchmark sets.
-  SIZE=(--size default --eval-size small); STEPS=(); BUDGETS=0.5,0.625,0.75,0.875,1.0
+  # Train on the large suite (a from-scratch ViT needs many distinct images); evaluate the many
+  # (model, budget) pairs on small benchmark sets.
+  SIZE=(--size large --eval-size small); STEPS=(); BUDGETS=0.5,0.625,0.75,0.875,1.0
   VARIANTS=(L H)
   # Static plans with the learned plans' unit counts, and the plain model cut to half its depth.
   EVAL_EXTRA=(--baselines first,random --keep-layers 4)
@@ -52,32 +54,36 @@ TRAIN_SET=("${STEPS[@]}" schedule.micro_batch_size=8 threads=0)
 # One-word answers: 8 new tokens are plenty and keep an untrained model from running to 1024.
 EVAL_SET=(--set max_new_tokens=8)
 
-stage "1/7 synthetic suite (${SIZE[*]}) -> $OUT/data/synth"
+stage "1/8 synthetic suite (${SIZE[*]}) -> $OUT/data/synth"
 "$BIN" data synth --out data/synth "${SIZE[@]}" --force
 
-stage "2/7 stage 1: tiny LLaVA from scratch on captions"
+stage "2/8 stage 0: the vision tower from scratch on per-patch labels"
+"$BIN" train --config "$ROOT/configs/train/demo-vision.yaml" "${STEPS[@]}" \
+  schedule.micro_batch_size=32 threads=0
+
+stage "3/8 stage 1: tiny LLaVA on captions (new LLM and projector, the stage-0 tower)"
 "$BIN" train --config "$ROOT/configs/train/demo-stage1.yaml" "${TRAIN_SET[@]}"
 
-stage "3/7 stage 2: instruction tuning"
+stage "4/8 stage 2: instruction tuning"
 "$BIN" train --config "$ROOT/configs/train/demo-stage2.yaml" "${TRAIN_SET[@]}"
 
 for v in "${VARIANTS[@]}"; do
-  stage "4/7 AdaLLaVA-$v joint fine-tuning"
+  stage "5/8 AdaLLaVA-$v joint fine-tuning"
   "$BIN" train --config "$ROOT/configs/train/demo-adallava-$v.yaml" "${TRAIN_SET[@]}"
 done
 
-stage "5/7 evaluation: budgets $BUDGETS on all seven benchmark formats (AdaLLaVA, the stage-2 LLaVA; in the full run also static first-k and random-plan baselines and the stage-2 LLaVA cut to its first 4 layers)"
+stage "6/8 evaluation: budgets $BUDGETS on all seven benchmark formats (AdaLLaVA, the stage-2 LLaVA; in the full run also static first-k and random-plan baselines and the stage-2 LLaVA cut to its first 4 layers)"
 MODELS=()
 for v in "${VARIANTS[@]}"; do MODELS+=(--model "runs/demo-adallava-$v/final" --label "AdaLLaVA-$v"); done
 MODELS+=(--model runs/demo-stage2/final --label "LLaVA (stage 2)")
 "$BIN" eval --config "$ROOT/configs/eval/all.yaml" "${MODELS[@]}" --budgets "$BUDGETS" \
   --data-root data/synth/eval --out eval "${EVAL_EXTRA[@]}" "${EVAL_SET[@]}"
 
-stage "6/7 TorchScript export of AdaLLaVA-${VARIANTS[0]}"
+stage "7/8 TorchScript export of AdaLLaVA-${VARIANTS[0]}"
 mkdir -p export
 "$BIN" export --model "runs/demo-adallava-${VARIANTS[0]}/final" --out "export/adallava-${VARIANTS[0]}.pt"
 
-stage "7/7 the exported model on one image at budgets 1.0 and 0.5"
+stage "8/8 the exported model on one image at budgets 1.0 and 0.5"
 IMAGE=$(ls data/synth/eval/vqav2/test2015/* | head -n 1)
 for b in 1.0 0.5; do
   "$BIN" run-exported --model "export/adallava-${VARIANTS[0]}.pt" --image "$IMAGE" \
@@ -90,6 +96,6 @@ cat eval/results.md
 echo
 echo "plot:      $OUT/eval/plot.svg"
 echo "results:   $OUT/eval/results.{md,csv,json}"
-echo "models:    $OUT/runs/demo-stage1/final $OUT/runs/demo-stage2/final" \
+echo "models:    $OUT/runs/demo-vision/final $OUT/runs/demo-stage1/final $OUT/runs/demo-stage2/final" \
   "$(for v in "${VARIANTS[@]}"; do printf '%s ' "$OUT/runs/demo-adallava-$v/final"; done)"
 echo "artifact:  $OUT/export/adallava-${VARIANTS[0]}.pt"

@@ -44,8 +44,8 @@ TEST_CASE("every shipped recipe parses and validates") {
   for (const char* expected :
        {"llava-v1.5-7b-pretrain.yaml", "llava-v1.5-7b-finetune.yaml",
         "llava-v1.5-13b-pretrain.yaml", "llava-v1.5-13b-finetune.yaml", "adallava-L-7b.yaml",
-        "adallava-H-7b.yaml", "demo-stage1.yaml", "demo-stage2.yaml", "demo-adallava-L.yaml",
-        "demo-adallava-H.yaml"}) {
+        "adallava-H-7b.yaml", "demo-vision.yaml", "demo-stage1.yaml", "demo-stage2.yaml",
+        "demo-adallava-L.yaml", "demo-adallava-H.yaml"}) {
     CHECK(std::find(names.begin(), names.end(), expected) != names.end());
   }
   for (const auto& name : names) {
@@ -160,11 +160,18 @@ TEST_CASE("AdaLLaVA recipes hold the official training recipe") {
 }
 
 TEST_CASE("demo recipes describe a tiny model from scratch and its AdaLLaVA fine-tuning") {
+  // Stage 0 pretrains the tower; stage 1 builds a new LLM beside it and keeps it frozen.
+  const TrainConfig vision = to_train_config(load_recipe("demo-vision.yaml"));
+  CHECK(vision.model.objective == "scene_patches");
+  CHECK(*vision.model.arch.vision_image_size / *vision.model.arch.vision_patch_size == 6);
+  CHECK_FALSE(vision.trainable.llm);
   const ResolvedConfig stage1 = load_recipe("demo-stage1.yaml");
   const TrainConfig c = to_train_config(stage1);
   CHECK_FALSE(c.model.init.has_value());
   CHECK(c.model.tokenizer.has_value());
-  CHECK(*c.model.arch.vision_image_size / *c.model.arch.vision_patch_size == 6);
+  CHECK(*c.model.vision_tower == vision.checkpointing.output_dir + "/final");
+  CHECK_FALSE(c.trainable.vision_tower);
+  CHECK_FALSE(c.model.arch.vision_image_size.has_value());
   CHECK(*c.model.arch.llm_hidden_size == 256);
   CHECK(*c.model.arch.llm_layers == 8);
   CHECK(*c.model.arch.llm_heads == 8);
@@ -174,7 +181,9 @@ TEST_CASE("demo recipes describe a tiny model from scratch and its AdaLLaVA fine
   CHECK(*to_train_config(load_recipe("demo-stage2.yaml")).model.init == "runs/demo-stage1/final");
   const TrainConfig h = to_train_config(load_recipe("demo-adallava-H.yaml"));
   CHECK(h.adaptive.variant == "H");
-  CHECK(h.adaptive.num_prefix_layers == *c.model.arch.llm_layers / 2);
+  // 2 of 8 prefix layers (upstream: half), so every budget of the demo sweep leaves a choice.
+  CHECK(h.adaptive.num_prefix_layers == 2);
+  CHECK(to_train_config(load_recipe("demo-adallava-L.yaml")).adaptive.num_prefix_layers == 2);
   CHECK(*c.model.arch.llm_heads % h.adaptive.scheduler_rank == 0);
   // The demo AdaLLaVA settings are consistent with the demo architecture.
   std::vector<std::string> as_scratch = {

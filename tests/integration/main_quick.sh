@@ -25,13 +25,17 @@ def load(rel):
         return json.load(f) if rel.endswith(".json") else f.read()
 manifest = load("data/synth/manifest.json")
 check("files" in manifest, "suite manifest lists its files")
-for run in ["demo-stage1", "demo-stage2", "demo-adallava-L"]:
+for run in ["demo-vision", "demo-stage1", "demo-stage2", "demo-adallava-L"]:
     lines = load(f"runs/{run}/metrics.jsonl").splitlines()
     rows = [json.loads(l) for l in lines if l.strip()]
     check(any("loss" in r for r in rows), f"{run}: metrics.jsonl parses and logs training losses")
     cfg = load(f"runs/{run}/final/config.json")
     check(os.path.isfile(os.path.join(out, f"runs/{run}/final/model.safetensors")),
           f"{run}: final weights exist")
+check(load("runs/demo-vision/final/config.json")["model_type"] == "clip_vision_model",
+      "stage 0 writes an HF CLIPVisionModel folder")
+check(load("runs/demo-stage1/config.yaml").find("runs/demo-vision/final") >= 0,
+      "stage 1 starts from the stage-0 tower")
 check("scheduler_type" in load("runs/demo-adallava-L/final/config.json"),
       "AdaLLaVA checkpoint names its scheduler")
 results = load("eval/results.json")
