@@ -108,7 +108,7 @@ TEST_CASE("bad options and occupied folders are refused with a clear error", "[s
   o.out_dir = adallava::test::scratch_dir("synth_bad");
   o.size = "huge";
   CHECK_THROWS_WITH(generate_suite(o),
-                    Catch::Contains("huge") && Catch::Contains("tiny, small or default"));
+                    Catch::Contains("huge") && Catch::Contains("tiny, small, default or large"));
   o.size = "tiny";
   o.image_size = 20;
   CHECK_THROWS_WITH(generate_suite(o), Catch::Contains("--image-size 20"));
