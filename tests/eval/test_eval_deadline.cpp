@@ -17,6 +17,7 @@
 #include "common/files.h"
 #include "eval/runner/evaluation.h"
 #include "model/config.h"
+#include "support/cli_run.h"
 #include "support/paths.h"
 #include "synth_fixture.h"
 
@@ -78,21 +79,10 @@ std::vector<nlohmann::json> records_of(const std::string& path) {
   return out;
 }
 
-struct Run {
-  int code = -1;
-  std::string output;  // stdout + stderr
-};
+using Run = test::CliRun;
 
 Run run_cli(const std::string& args) {
-  const std::string cmd = test::adallava_bin() + " " + args + " 2>&1";
-  Run r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) r.output += buffer.data();
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return test::run_adallava(args);
 }
 
 }  // namespace
