@@ -153,13 +153,30 @@ std::string recompute(const std::string& q, const json& scene) {
 }
 
 // Question text and canonical answer of one human/gpt turn (multiple choice resolved to the
-// option).
+// option, a leading hint line dropped). A "Reference OCR token:" line must list exactly the
+// scene's letters.
 std::pair<std::string, std::string> question_and_answer(std::string prompt,
-                                                        const std::string& reply) {
+                                                        const std::string& reply,
+                                                        const json& scene) {
   if (prompt.rfind("<image>\n", 0) == 0) prompt = prompt.substr(8);
-  if (ends_with(prompt, kShort)) return {prompt.substr(0, prompt.size() - kShort.size()), reply};
+  if (ends_with(prompt, kShort)) {
+    auto lines = split(prompt.substr(0, prompt.size() - kShort.size()), '\n');
+    if (lines.size() == 2) {
+      const std::string ocr = "Reference OCR token: ";
+      REQUIRE(lines[1].rfind(ocr, 0) == 0);
+      std::multiset<std::string> listed, drawn;
+      for (const auto& t : split(lines[1].substr(ocr.size()), ','))
+        listed.insert(t.substr(t.find_first_not_of(' ')));
+      for (const json* l : letters_of(scene)) drawn.insert((*l)["letter"].get<std::string>());
+      CHECK(listed == drawn);
+    }
+    REQUIRE(lines.size() <= 2);
+    return {lines[0], reply};
+  }
   REQUIRE(ends_with(prompt, kMC));
-  const auto lines = split(prompt.substr(0, prompt.size() - kMC.size()), '\n');
+  auto lines = split(prompt.substr(0, prompt.size() - kMC.size()), '\n');
+  const std::string hint = "Look at the shapes in the picture.";
+  if (lines[0] == hint || lines[0] == "Context: " + hint) lines.erase(lines.begin());
   return {lines[0], lines.at(1 + (reply[0] - 'A')).substr(3)};
 }
 
@@ -177,7 +194,7 @@ TEST_CASE("every training and validation answer follows from its scene", "[synth
       const json& scene = scenes.at("images/" + e["image"].get<std::string>());
       const auto& conv = e["conversations"];
       for (size_t t = 0; t < conv.size(); t += 2) {
-        const auto [q, a] = question_and_answer(conv[t]["value"], conv[t + 1]["value"]);
+        const auto [q, a] = question_and_answer(conv[t]["value"], conv[t + 1]["value"], scene);
         INFO(e["image"] << ": " << q);
         CHECK(recompute(q, scene) == a);
         ++checked;

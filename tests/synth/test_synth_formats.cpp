@@ -69,7 +69,10 @@ void check_instruction_entry(const json& e, const std::string& image_root) {
     CHECK(prompt.find("<image>") == std::string::npos);
     const std::string family = e["families"][t / 2];
     if (ends_with(prompt, kMC)) {
-      const auto lines = split(prompt.substr(0, prompt.size() - kMC.size()), '\n');
+      auto lines = split(prompt.substr(0, prompt.size() - kMC.size()), '\n');
+      // An optional hint line first, as ScienceQA ("Context: ...") and MMBench prompts have.
+      const std::string hint = "Look at the shapes in the picture.";
+      if (lines[0] == hint || lines[0] == "Context: " + hint) lines.erase(lines.begin());
       REQUIRE(lines.size() >= 3);  // question + at least two options
       for (size_t i = 1; i < lines.size(); ++i)
         CHECK(lines[i].substr(0, 3) == std::string(1, 'A' + i - 1) + ". ");
@@ -80,7 +83,14 @@ void check_instruction_entry(const json& e, const std::string& image_root) {
       CHECK(allowed_answers(family).count(lines[index + 1].substr(3)) == 1);
     } else {
       REQUIRE(ends_with(prompt, kShort));
-      CHECK(split(prompt, '\n').size() == 2);
+      const auto lines = split(prompt, '\n');
+      // question [+ TextVQA's OCR line, reading questions only] + suffix
+      if (lines.size() == 3) {
+        CHECK(family == "reading");
+        CHECK(lines[1].rfind("Reference OCR token: ", 0) == 0);
+      } else {
+        CHECK(lines.size() == 2);
+      }
       CHECK(allowed_answers(family).count(answer) == 1);
     }
   }
@@ -114,6 +124,7 @@ TEST_CASE("training, validation and caption sets follow LLaVA's formats", "[synt
   CHECK(text_only >= 1);
   CHECK(questions == manifest["counts"]["train"]["questions"].get<long>());
   CHECK(manifest["counts"]["train"]["multiple_choice"].get<long>() > 0);
+  CHECK(manifest["counts"]["train"]["ocr_lines"].get<long>() > 0);
   REQUIRE(pretrain.size() == train_images.size());
   for (const auto& e : pretrain) {
     REQUIRE(e["conversations"].size() == 2);

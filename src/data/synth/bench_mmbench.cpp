@@ -46,7 +46,7 @@ ojson write_mmbench(SuiteContext& ctx) {
     const int n = std::min<int>(4, qa->options.size());
     const int slot = balancer.next_slot("mmb" + std::to_string(n), n, rng);
     const auto options = multiple_choice_options(*qa, n, slot, rng);
-    const std::string hint = rng.chance(0.3) ? "Look at the shapes in the picture." : "";
+    const std::string hint = rng.chance(0.3) ? kShapesHint : "";
     const std::string image =
         base64_encode(ctx.write_scene_png(dir + "images/" + padded(i, 6) + ".png", scene));
     scenes.push_back(scene_line("index", i, scene));

@@ -14,7 +14,6 @@ namespace {
 
 const std::vector<std::string> kSqaFamilies = {"color",   "shape",      "count",
                                                "spatial", "comparison", "reading"};
-const char* const kHint = "Look at the shapes in the picture.";
 
 }  // namespace
 
@@ -63,7 +62,7 @@ ojson write_scienceqa(SuiteContext& ctx) {
       choices = multiple_choice_options(*qa, n, answer, rng);
       answer = 0;
       while (choices[answer] != qa->answer) ++answer;
-      hint = rng.chance(0.5) ? kHint : "";
+      hint = rng.chance(0.5) ? kShapesHint : "";
       ctx.write_scene_png(dir + "images/test/" + pid + "/image.png", scene);
       scenes.push_back(scene_line("pid", pid, scene));
       stats.images++;

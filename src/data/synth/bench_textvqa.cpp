@@ -40,12 +40,7 @@ ojson write_textvqa(SuiteContext& ctx) {
     ctx.write_scene_png(dir + image_folder + "/" + image, scene);
     scenes.push_back(scene_line("image_id", image_id, scene));
 
-    // OCR tokens as a reader would return them: every rendered word, in no particular order.
-    std::vector<std::string> tokens;
-    for (int idx : scene.letter_indices()) tokens.push_back(scene.objects[idx].letter);
-    rng.shuffle(tokens);
-    std::string token_text;
-    for (size_t t = 0; t < tokens.size(); ++t) token_text += (t ? ", " : "") + tokens[t];
+    const std::string token_text = ocr_token_text(scene, rng);
 
     ojson line;
     line["question_id"] = image_id;

@@ -15,7 +15,7 @@
 
 namespace adallava::synth {
 
-const char* const kGeneratorVersion = "1.1.0";
+const char* const kGeneratorVersion = "1.2.0";
 
 namespace {
 

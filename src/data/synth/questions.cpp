@@ -525,6 +525,15 @@ std::vector<std::string> multiple_choice_options(const QA& qa, int n, int answer
   return options;
 }
 
+std::string ocr_token_text(const Scene& scene, Rng& rng) {
+  std::vector<std::string> tokens;
+  for (int idx : scene.letter_indices()) tokens.push_back(scene.objects[idx].letter);
+  rng.shuffle(tokens);
+  std::string text;
+  for (size_t t = 0; t < tokens.size(); ++t) text += (t ? ", " : "") + tokens[t];
+  return text;
+}
+
 std::string option_letter(int index) {
   return std::string(1, static_cast<char>('A' + index));
 }

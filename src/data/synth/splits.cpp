@@ -10,7 +10,12 @@ namespace adallava::synth {
 
 namespace {
 
-constexpr double kMultipleChoiceFraction = 0.15;
+constexpr double kMultipleChoiceFraction = 0.25;
+// Share of training reading questions that carry the OCR line TextVQA's prompts have, and of
+// multiple-choice questions that open with a hint as ScienceQA ("Context: ...") and MMBench (the
+// bare hint) prompts do: LLaVA's instruction mix holds these prompt styles, so ours does too.
+constexpr double kOcrLineFraction = 0.5;
+constexpr double kHintFraction = 0.3;
 const char* const kCaptionPrompt = "Describe the image briefly.";
 
 ojson turn(const char* from, const std::string& value) {
@@ -75,9 +80,18 @@ SplitStats write_instruction_split(SuiteContext& ctx, const std::string& split, 
         const int n = std::min<int>(4, qa.options.size());
         const int slot = balancer.next_slot("mc" + std::to_string(n), n, rng);
         const auto options = multiple_choice_options(qa, n, slot, rng);
-        prompt = qa.question + options_block(options) + kMultipleChoiceSuffix;
+        std::string hint;
+        if (rng.chance(kHintFraction))
+          hint = rng.chance(0.5) ? std::string("Context: ") + kShapesHint + "\n"
+                                 : std::string(kShapesHint) + "\n";
+        prompt = hint + qa.question + options_block(options) + kMultipleChoiceSuffix;
         answer = option_letter(slot);
         stats.multiple_choice++;
+      } else if (qa.family == "reading" && rng.chance(kOcrLineFraction)) {
+        prompt = qa.question + "\nReference OCR token: " + ocr_token_text(scene, rng) +
+                 kShortAnswerSuffix;
+        answer = qa.answer;
+        stats.ocr_lines++;
       } else {
         prompt = qa.question + kShortAnswerSuffix;
         answer = qa.answer;
@@ -159,6 +173,7 @@ ojson split_stats_json(const SplitStats& stats) {
   j["conversations"] = stats.conversations;
   j["questions"] = stats.questions;
   j["multiple_choice"] = stats.multiple_choice;
+  j["ocr_lines"] = stats.ocr_lines;
   j["families"] = family_counts_json(stats.families);
   return j;
 }

@@ -13,6 +13,7 @@ struct SplitStats {
   long conversations = 0;
   long questions = 0;
   long multiple_choice = 0;
+  long ocr_lines = 0;  // reading questions with a "Reference OCR token:" line
   std::map<std::string, long> families;
 };
 

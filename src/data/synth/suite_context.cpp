@@ -13,6 +13,7 @@ namespace adallava::synth {
 const char* const kShortAnswerSuffix = "\nAnswer the question using a single word or phrase.";
 const char* const kMultipleChoiceSuffix =
     "\nAnswer with the option's letter from the given choices directly.";
+const char* const kShapesHint = "Look at the shapes in the picture.";
 
 SizePreset size_preset(const std::string& name) {
   // name, train, val, q/img, vqav2, gqa, textvqa, sqa, pope, mme/cat, mmbench

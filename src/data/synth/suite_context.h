@@ -21,6 +21,8 @@ extern const char* const
     kShortAnswerSuffix;  // "\nAnswer the question using a single word or phrase."
 extern const char* const
     kMultipleChoiceSuffix;  // "\nAnswer with the option's letter from the given choices directly."
+// The hint some multiple-choice questions carry (ScienceQA's "Context: ..." line, MMBench's hint).
+extern const char* const kShapesHint;  // "Look at the shapes in the picture."
 
 struct SizePreset {
   std::string name;
