@@ -10,11 +10,11 @@ namespace adallava::synth {
 
 namespace {
 
-constexpr double kMultipleChoiceFraction = 0.25;
+constexpr double kMultipleChoiceFraction = 0.15;
 // Share of training reading questions that carry the OCR line TextVQA's prompts have, and of
 // multiple-choice questions that open with a hint as ScienceQA ("Context: ...") and MMBench (the
 // bare hint) prompts do: LLaVA's instruction mix holds these prompt styles, so ours does too.
-constexpr double kOcrLineFraction = 0.5;
+constexpr double kOcrLineFraction = 0.3;
 constexpr double kHintFraction = 0.3;
 const char* const kCaptionPrompt = "Describe the image briefly.";
 
