@@ -4,8 +4,10 @@
 // files score with the upstream-exact scorers.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -238,4 +240,46 @@ TEST_CASE("AdaLLaVA budgets: a sweep is a curve, lower budget = skipped layers, 
   CHECK(first("budget_0.50")["plan"] == nlohmann::ordered_json({4, 4, -1, -1}));
   CHECK(first("budget_1.00")["plan"] == nlohmann::ordered_json({4, 4, 4, 4}));
   CHECK(first("budget_0.50")["budget"] == 0.5);
+}
+
+TEST_CASE("paired comparison: learned minus static plan, question by question, with its interval") {
+  auto row = [](const std::string& model, const std::string& checkpoint, const std::string& plan,
+                double budget, std::map<std::string, double> scores) {
+    ResultRow r;
+    r.model = model;
+    r.benchmark = "vqav2";
+    r.metric = "vqa_accuracy";
+    r.value = 0.0;
+    r.budget = budget;
+    r.checkpoint = checkpoint;
+    r.static_plan = plan;
+    r.item_scores = std::move(scores);
+    return r;
+  };
+  const std::vector<ResultRow> rows = {
+      row("Ada", "ck", "", 0.5, {{"1", 100}, {"2", 100}, {"3", 0}, {"4", 60}}),
+      row("Ada", "ck", "", 1.0, {{"1", 100}, {"2", 100}, {"3", 100}, {"4", 100}}),
+      // question 5 was answered by the static plan only: not paired
+      row("Ada first-k", "ck", "first", 0.5, {{"1", 0}, {"2", 100}, {"3", 0}, {"4", 0}, {"5", 0}}),
+      row("Other first-k", "other", "first", 0.5, {{"1", 0}}),  // no learned row of its own
+      row("LLaVA, first 4 layers", "", "", 0.5, {{"1", 0}}),    // depth cut: pairs with nothing
+  };
+  const auto paired = paired_comparisons(rows);
+  REQUIRE(paired.size() == 1);
+  const auto& c = paired[0];
+  CHECK(c.model == "Ada");
+  CHECK(c.baseline == "Ada first-k");
+  CHECK(c.budget == 0.5);
+  CHECK(c.questions == 4);
+  // differences 100, 0, 0, 60: mean 40, sample sd sqrt((3600+1600+1600+400)/3), se = sd/2
+  CHECK(c.mean_difference == Approx(40.0));
+  const double se = std::sqrt((3600.0 + 1600 + 1600 + 400) / 3) / 2;
+  CHECK(c.ci_low == Approx(40.0 - 1.96 * se));
+  CHECK(c.ci_high == Approx(40.0 + 1.96 * se));
+  CHECK(c.learned_better == 2);
+  CHECK(c.static_better == 0);
+  const std::string md = results_markdown(rows);
+  CHECK(md.find("## Learned scheduler against static plans, question by question") !=
+        std::string::npos);
+  CHECK(md.find("| Ada | Ada first-k | vqav2 | 0.50 | 4 | +40.00 |") != std::string::npos);
 }

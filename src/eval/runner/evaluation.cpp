@@ -61,8 +61,8 @@ std::vector<double> budgets_for(bool adaptive, const std::vector<double>& reques
   return {1.0};
 }
 
-ResultRow score_row(const EvalConfig& c, const std::string& label, bool adaptive,
-                    const Setting& setting, const std::string& dir, bool partial) {
+ResultRow score_row(const EvalConfig& c, const ModelSpec& m, const std::string& label,
+                    bool adaptive, const Setting& setting, const std::string& dir, bool partial) {
   const std::string answers = join_path(dir, "answers.jsonl");
   ResultRow row;
   row.model = label;
@@ -70,12 +70,16 @@ ResultRow score_row(const EvalConfig& c, const std::string& label, bool adaptive
   row.benchmark = c.benchmark;
   row.budget = setting.budget;
   row.deadline_ms = setting.deadline_ms;
+  // A depth-cut model is another model: it pairs with nothing.
+  row.checkpoint = m.keep_layers > 0 ? "" : m.path;
+  row.static_plan = m.static_plan;
   fill_answer_stats(row, answers);  // deadline rows: budget becomes the mean chosen budget
   try {
     const auto score = score_answers(c, answers);
     row.metric = score.metric;
     row.value = score.value;
     row.per_family = score.per_family;
+    row.item_scores = score.item_scores;
     write_text_file_atomic(join_path(dir, "metrics.json"), score.metrics.dump(2) + "\n");
     write_text_file_atomic(join_path(dir, "report.txt"), score.report);
     if (!score.submission.empty())
@@ -204,7 +208,7 @@ std::vector<ResultRow> run_evaluation(const EvaluationRequest& r) {
               fail("--merge: question {} ({}) has no answer in the chunk files of {}", index,
                    items[index].source, dir);
           write_answers_in_order(join_path(dir, "answers.jsonl"), merged);
-          rows.push_back(score_row(c, label, adaptive, setting, dir, r.limit.has_value()));
+          rows.push_back(score_row(c, m, label, adaptive, setting, dir, r.limit.has_value()));
         }
         continue;
       }
@@ -223,7 +227,7 @@ std::vector<ResultRow> run_evaluation(const EvaluationRequest& r) {
         spdlog::info("[eval] {} {} {}: {} answered now, {} from {}", label, c.benchmark,
                      setting.name(), stats.generated, stats.already_answered, run.answers_path);
         if (!chunked)
-          rows.push_back(score_row(c, label, adaptive, setting, dir, r.limit.has_value()));
+          rows.push_back(score_row(c, m, label, adaptive, setting, dir, r.limit.has_value()));
       }
     }
   }

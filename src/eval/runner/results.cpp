@@ -92,6 +92,44 @@ void fill_answer_stats(ResultRow& row, const std::string& answers_path) {
   }
 }
 
+std::vector<PairedComparison> paired_comparisons(const std::vector<ResultRow>& rows) {
+  std::vector<PairedComparison> out;
+  for (const auto& s : rows) {
+    if (s.static_plan.empty() || s.deadline_ms || s.item_scores.empty()) continue;
+    for (const auto& l : rows) {
+      if (!l.static_plan.empty() || l.deadline_ms || l.checkpoint.empty() ||
+          l.checkpoint != s.checkpoint || l.benchmark != s.benchmark || l.budget != s.budget ||
+          l.item_scores.empty())
+        continue;
+      PairedComparison c;
+      c.model = l.model;
+      c.baseline = s.model;
+      c.benchmark = s.benchmark;
+      c.budget = s.budget;
+      std::vector<double> d;
+      for (const auto& [id, learned] : l.item_scores) {
+        const auto it = s.item_scores.find(id);
+        if (it == s.item_scores.end()) continue;
+        d.push_back(learned - it->second);
+        c.learned_better += learned > it->second;
+        c.static_better += learned < it->second;
+      }
+      c.questions = d.size();
+      if (d.empty()) continue;
+      double sum = 0;
+      for (double x : d) sum += x;
+      c.mean_difference = sum / d.size();
+      double ss = 0;
+      for (double x : d) ss += (x - c.mean_difference) * (x - c.mean_difference);
+      const double se = d.size() > 1 ? std::sqrt(ss / (d.size() - 1) / d.size()) : 0.0;
+      c.ci_low = c.mean_difference - 1.96 * se;
+      c.ci_high = c.mean_difference + 1.96 * se;
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 std::string results_markdown(const std::vector<ResultRow>& rows) {
   const auto [scale, unit] = flops_unit(rows);
   std::vector<std::string> benchmarks;
@@ -162,6 +200,22 @@ std::string results_markdown(const std::vector<ResultRow>& rows) {
           r.model, r.benchmark, *r.deadline_ms, value_text(r.value), 100.0 * r.met_share, r.budget,
           r.budget_min, r.budget_max, r.mean_measured_ms, r.mean_predicted_ms, r.infeasible);
     }
+  }
+
+  const auto paired = paired_comparisons(rows);
+  if (!paired.empty()) {
+    md +=
+        "\n## Learned scheduler against static plans, question by question\n\n"
+        "Learned minus static score in points over the questions both answered, with its 95% "
+        "interval (1.96 paired standard errors); the learned plan is better than the static one "
+        "only where the whole interval is above 0.\n\n"
+        "| model | static plan | benchmark | budget | questions | learned - static | 95% "
+        "interval | learned better | static better |\n"
+        "|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& c : paired)
+      md += fmt::format("| {} | {} | {} | {:.2f} | {} | {:+.2f} | [{:+.2f}, {:+.2f}] | {} | {} |\n",
+                        c.model, c.baseline, c.benchmark, c.budget, c.questions, c.mean_difference,
+                        c.ci_low, c.ci_high, c.learned_better, c.static_better);
   }
 
   for (const auto& b : benchmarks) {

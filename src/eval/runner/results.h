@@ -25,6 +25,11 @@ struct ResultRow {
   double mean_new_tokens = 0;
   std::map<std::string, double> per_family;
   std::string answers_path;
+  // Pairing of a static-plan baseline with its learned-scheduler row (same checkpoint, benchmark
+  // and budget) for the paired comparison; per-question scores are not written to the files.
+  std::string checkpoint;
+  std::string static_plan;  // "" = the learned scheduler (or a plain model)
+  std::map<std::string, double> item_scores;
 
   // Deadline rows (deadline mode: one question at a time, each budget chosen to fit).
   std::optional<double> deadline_ms;
@@ -40,6 +45,20 @@ struct ResultRow {
 
 // Answer-file statistics (means of the per-answer fields) filled into `row`.
 void fill_answer_stats(ResultRow& row, const std::string& answers_path);
+
+// Learned scheduler minus a static plan of the same unit count, question by question, on the
+// questions both answered: the mean difference in points and its 95% interval (normal
+// approximation, 1.96 standard errors of the paired differences).
+struct PairedComparison {
+  std::string model;     // the learned row's label
+  std::string baseline;  // the static row's label
+  std::string benchmark;
+  double budget = 0;
+  size_t questions = 0;
+  double mean_difference = 0, ci_low = 0, ci_high = 0;
+  size_t learned_better = 0, static_better = 0;  // questions where the scores differ
+};
+std::vector<PairedComparison> paired_comparisons(const std::vector<ResultRow>& rows);
 
 std::string results_markdown(const std::vector<ResultRow>& rows);
 std::string results_csv(const std::vector<ResultRow>& rows);

@@ -86,13 +86,14 @@ VqaLocalAccuracy vqav2_local_accuracy(const std::string& answers_path,
     }
   }
   std::vector<scorers::VqaItem> items;
-  std::vector<std::string> item_family;
+  std::vector<std::string> item_family, item_id;
   for (const auto& r : scorers::read_answers(answers_path)) {
     const auto it = gt.find(scorers::id_key(r.question_id));
     if (it == gt.end())
       fail("{}: question {} has no annotation in {}", scorers::where(r.path, r.line),
            scorers::id_text(r.question_id), annotations_path);
     items.push_back({r.text, it->second});
+    item_id.push_back(scorers::id_key(r.question_id));
     const auto f = family.find(scorers::id_key(r.question_id));
     item_family.push_back(f == family.end() ? "" : f->second);
   }
@@ -102,6 +103,7 @@ VqaLocalAccuracy vqav2_local_accuracy(const std::string& answers_path,
   out.accuracy = 100.0 * scored.accuracy;
   std::map<std::string, std::pair<double, size_t>> sums;
   for (size_t i = 0; i < scored.items.size(); ++i) {
+    out.item_scores[item_id[i]] = 100.0 * scored.items[i].score;
     if (item_family[i].empty()) continue;
     sums[item_family[i]].first += scored.items[i].score;
     sums[item_family[i]].second += 1;
@@ -136,6 +138,7 @@ BenchmarkScore score_answers(const EvalConfig& c, const std::string& answers_pat
       const auto local = vqav2_local_accuracy(answers_path, annotations, c.resolve(c.questions));
       s.value = local.accuracy;
       s.per_family = local.per_family;
+      s.item_scores = local.item_scores;
       s.metrics["local_vqa_accuracy"] = local.accuracy;
       s.metrics["local_vqa_samples"] = local.samples;
     }

@@ -24,6 +24,9 @@ struct BenchmarkScore {
   std::string submission;          // VQAv2 upload JSON
   // Accuracy (0-100) per question family/category where the benchmark gives one.
   std::map<std::string, double> per_family;
+  // Score (0-100) of each answered question by question id, where the metric is a mean over
+  // questions (VQAv2's local VQA accuracy); empty otherwise. Pairs runs question by question.
+  std::map<std::string, double> item_scores;
 };
 
 BenchmarkScore score_answers(const EvalConfig& config, const std::string& answers_path);
@@ -35,6 +38,7 @@ struct VqaLocalAccuracy {
   size_t samples = 0;
   double accuracy = 0;  // percent
   std::map<std::string, double> per_family;
+  std::map<std::string, double> item_scores;  // question id -> score, percent
 };
 VqaLocalAccuracy vqav2_local_accuracy(const std::string& answers_path,
                                       const std::string& annotations_path,
