@@ -17,6 +17,7 @@
 #include "eval/runner/evaluation.h"
 #include "eval/runner/runner.h"
 #include "eval/runner/scoring.h"
+#include "eval/scorers/records.h"
 #include "model/pipeline.h"
 #include "support/paths.h"
 #include "synth_fixture.h"
@@ -282,4 +283,57 @@ TEST_CASE("paired comparison: learned minus static plan, question by question, w
   CHECK(md.find("## Learned scheduler against static plans, question by question") !=
         std::string::npos);
   CHECK(md.find("| Ada | Ada first-k | vqav2 | 0.50 | 4 | +40.00 |") != std::string::npos);
+}
+
+TEST_CASE("per-question scores (VQAv2, TextVQA) average to the benchmark's score") {
+  const std::string out = test::scratch_dir("eval-runner-items");
+  EvaluationRequest r;
+  r.configs = {config_for("vqav2"), config_for("textvqa")};
+  r.models = {{test::golden(kModel), "tiny"}};
+  r.vision_tower = test::golden("llava-tiny/clip_vision");
+  r.batch_size = 4;
+  r.out_dir = out;
+  const auto rows = run_evaluation(r);
+  REQUIRE(rows.size() == 2);
+  for (const auto& row : rows) {
+    INFO(row.benchmark);
+    REQUIRE(row.value.has_value());
+    REQUIRE(row.item_scores.size() == row.answered);
+    double sum = 0;
+    for (const auto& [id, score] : row.item_scores) sum += score;
+    CHECK(sum / row.item_scores.size() == Approx(*row.value).margin(1e-9));
+  }
+  // The per-question details stay out of the scorer's metrics file.
+  const auto metrics = read_json_file(out + "/tiny/textvqa/budget_1.00/metrics.json");
+  CHECK(!metrics.contains("items"));
+  CHECK(metrics.contains("accuracy_percent"));
+
+  // The tiny model reads nothing: give its first TextVQA answer the humans' first answer and
+  // that question alone scores above 0.
+  const EvalConfig textvqa = config_for("textvqa");
+  const std::string answers = out + "/tiny/textvqa/budget_1.00/answers.jsonl";
+  std::vector<nlohmann::json> lines;
+  std::ifstream in(answers);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
+  REQUIRE(lines.size() >= 2);
+  const std::string first = lines[0]["question_id"];
+  bool replaced = false;
+  const auto annotations = read_json_file(textvqa.resolve(textvqa.annotations));
+  for (const auto& d : annotations["data"]) {
+    if (d["image_id"] != first) continue;
+    lines[0]["text"] = d["answers"][0];
+    replaced = true;
+  }
+  REQUIRE(replaced);
+  std::string edited;
+  for (const auto& l : lines) edited += l.dump() + "\n";
+  const std::string edited_path = out + "/edited-answers.jsonl";
+  write_text_file_atomic(edited_path, edited);
+  const auto score = score_answers(textvqa, edited_path);
+  REQUIRE(score.item_scores.size() == lines.size());
+  const double first_score = score.item_scores.at(scorers::id_key(lines[0]["question_id"]));
+  CHECK(first_score > 0);
+  REQUIRE(score.value.has_value());
+  CHECK(*score.value == Approx(first_score / lines.size()).margin(1e-9));
 }
