@@ -40,16 +40,16 @@ ojson write_textvqa(SuiteContext& ctx) {
     ctx.write_scene_png(dir + image_folder + "/" + image, scene);
     scenes.push_back(scene_line("image_id", image_id, scene));
 
-    const std::string token_text = ocr_token_text(scene, rng);
+    const std::string ocr_line = ocr_token_line(scene, rng);
 
     ojson line;
     line["question_id"] = image_id;
     line["image"] = image;
-    line["text"] = qa->question + "\nReference OCR token: " + token_text + kShortAnswerSuffix;
+    line["text"] = qa->question + "\n" + ocr_line + kShortAnswerSuffix;
     line["category"] = qa->family;
     lines.push_back(line);
     ctx.add_corpus(qa->question);
-    ctx.add_corpus("Reference OCR token: " + token_text);
+    ctx.add_corpus(ocr_line);
 
     std::string lower;
     for (char c : qa->question)

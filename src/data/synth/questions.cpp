@@ -525,11 +525,11 @@ std::vector<std::string> multiple_choice_options(const QA& qa, int n, int answer
   return options;
 }
 
-std::string ocr_token_text(const Scene& scene, Rng& rng) {
+std::string ocr_token_line(const Scene& scene, Rng& rng) {
   std::vector<std::string> tokens;
   for (int idx : scene.letter_indices()) tokens.push_back(scene.objects[idx].letter);
   rng.shuffle(tokens);
-  std::string text;
+  std::string text = "Reference OCR token: ";
   for (size_t t = 0; t < tokens.size(); ++t) text += (t ? ", " : "") + tokens[t];
   return text;
 }

@@ -70,9 +70,9 @@ QuestionPlan plan_questions(const std::vector<std::string>& families, Balancer& 
 // size) and the correct one at `answer_index`; returns the option strings.
 std::vector<std::string> multiple_choice_options(const QA& qa, int n, int answer_index, Rng& rng);
 
-// The scene's letters as an OCR engine would list them for TextVQA's "Reference OCR token:" line:
-// every rendered letter, in shuffled order, comma separated.
-std::string ocr_token_text(const Scene& scene, Rng& rng);
+// TextVQA's OCR line for the scene, "Reference OCR token: R, K": every rendered letter as an OCR
+// engine would list them, in shuffled order, comma separated.
+std::string ocr_token_line(const Scene& scene, Rng& rng);
 std::string option_letter(int index);
 
 }  // namespace adallava::synth

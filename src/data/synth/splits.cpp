@@ -88,8 +88,7 @@ SplitStats write_instruction_split(SuiteContext& ctx, const std::string& split, 
         answer = option_letter(slot);
         stats.multiple_choice++;
       } else if (qa.family == "reading" && rng.chance(kOcrLineFraction)) {
-        prompt = qa.question + "\nReference OCR token: " + ocr_token_text(scene, rng) +
-                 kShortAnswerSuffix;
+        prompt = qa.question + "\n" + ocr_token_line(scene, rng) + kShortAnswerSuffix;
         answer = qa.answer;
         stats.ocr_lines++;
       } else {
