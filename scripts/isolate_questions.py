@@ -44,8 +44,10 @@ def isolate(records, pattern, path):
         turns = record.get("conversations") if isinstance(record, dict) else None
         if not isinstance(turns, list):
             sys.exit(f"{path}: record {index} has no conversations list")
+        if not all(isinstance(turn, dict) and isinstance(turn.get("value"), str) for turn in turns):
+            sys.exit(f"{path}: record {index}: every turn needs a string \"value\"")
         for t in range(0, len(turns) - 1, 2):
-            question = turns[t].get("value", "").replace("<image>", "").strip()
+            question = turns[t]["value"].replace("<image>", "").strip()
             if not pattern.search(question.split("\n")[0]):
                 continue
             single = {"id": f"{record.get('id', index)}_{t // 2}",
