@@ -33,20 +33,23 @@ def load_annotations(eval_dir):
 def tally(path, annotations):
     """(family, template) -> [questions, exact, Counter of answers] for one answer file."""
     stats = collections.defaultdict(lambda: [0, 0, collections.Counter()])
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                answer = json.loads(line)
-                truth = annotations[answer["question_id"]]
-            except (ValueError, KeyError) as e:
-                sys.exit(f"{path}:{number}: not an answer of this suite's VQAv2 set ({e})")
-            text = answer["text"].strip().lower()
-            row = stats[(truth["family"], truth["template"])]
-            row[0] += 1
-            row[1] += text == truth["multiple_choice_answer"].lower()
-            row[2][text] += 1
+    try:
+        lines = open(path).read().splitlines()
+    except OSError as e:
+        sys.exit(f"{path}: cannot read ({e.strerror})")
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            answer = json.loads(line)
+            truth = annotations[answer["question_id"]]
+            text = str(answer["text"]).strip().lower()
+        except (ValueError, KeyError, TypeError) as e:
+            sys.exit(f"{path}:{number}: not an answer of this suite's VQAv2 set ({e!r})")
+        row = stats[(truth["family"], truth["template"])]
+        row[0] += 1
+        row[1] += text == truth["multiple_choice_answer"].lower()
+        row[2][text] += 1
     return stats
 
 

@@ -129,7 +129,7 @@ BenchmarkScore score_answers(const EvalConfig& c, const std::string& answers_pat
   s.submission = result.submission;
   if (s.metrics.contains("items")) {
     for (const auto& item : s.metrics["items"])
-      s.item_scores[scorers::id_key(nlohmann::json::parse(item["question_id"].dump()))] =
+      s.item_scores[scorers::id_key(nlohmann::json(item["question_id"]))] =
           100.0 * item["score"].get<double>();
     s.metrics.erase("items");
   }
