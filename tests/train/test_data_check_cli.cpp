@@ -186,3 +186,35 @@ TEST_CASE("bad_record_policy: fail names the record, skip drops and counts", "[t
       error_of([&] { ds->load_image(1); }),
       Catch::Contains(b.data + ":4: record 3 (id bad-bytes)") && Catch::Contains("corrupt.jpg"));
 }
+
+TEST_CASE("data check --config finds the image size in the recipe's vision tower",
+          "[train][data][cli]") {
+  // A stage-1 style recipe: no model.init and no vision sizes in model.arch, only the tower's
+  // directory (golden CLIP: 112 px, patch 14 -> 64 image positions).
+  const std::string dir = scratch_dir("train_data_check_tower");
+  write_image(dir + "/images/good.png", 32, 24, 1);
+  write_file(
+      dir + "/train.jsonl",
+      record("good", "good.png", {{"human", "<image>\nWhat is it?"}, {"gpt", "A square."}}) + "\n");
+  const std::string recipe = dir + "/recipe.yaml";
+  write_file(recipe, "model:\n  vision_tower: " + golden("llava-tiny/clip_vision") +
+                         "\n  tokenizer: " + golden("text/tokenizer.model") +
+                         "\n  conv_template: plain\n  arch:\n    llm_hidden_size: 64\n"
+                         "    llm_layers: 1\n    llm_heads: 2\n    llm_kv_heads: 2\n"
+                         "    llm_mlp_dim: 128\n    max_position_embeddings: 256\n"
+                         "data:\n  train: " +
+                         dir + "/train.jsonl\n  image_folder: " + dir +
+                         "/images\n  max_length: 256\n"
+                         "optimizer:\n  lr: 1e-3\ncheckpointing:\n  output_dir: " +
+                         dir + "/run\n");
+  const auto check = run_adallava("data check --config " + recipe);
+  INFO(check.out);
+  CHECK(check.exit_code == 0);
+  CHECK_THAT(check.out, Catch::Contains("1 record(s), 0 problem(s)"));
+  const auto tok = run_adallava("data tokenize --config " + recipe + " --index 0 --json");
+  INFO(tok.out);
+  REQUIRE(tok.exit_code == 0);
+  const auto out = nlohmann::json::parse(tok.out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0]["spliced_length"].get<int>() == out[0]["num_tokens"].get<int>() - 1 + 64);
+}
