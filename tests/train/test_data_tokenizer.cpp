@@ -9,6 +9,7 @@
 #include <map>
 
 #include "common/files.h"
+#include "data/synth/generator.h"
 #include "data/text/conversation.h"
 #include "data/text/instruction_data.h"
 #include "data/text/supervised.h"
@@ -50,8 +51,8 @@ TEST_CASE("synth writes a deterministic LLaMA-layout tokenizer", "[train][data][
   CHECK(manifest["files"]["tokenizer"] == "tokenizer.model");
 
   const auto tok = text::Tokenizer::load(a + "/tokenizer.model");
-  CHECK(tok.vocab_size() <= 512);  // a tiny corpus may support fewer pieces
-  CHECK(tok.vocab_size() > 300);
+  CHECK(tok.vocab_size() <= synth::kTokenizerVocabSize);  // a tiny corpus may support fewer
+  CHECK(tok.vocab_size() > 600);
   CHECK(tok.unk_id() == 0);
   CHECK(tok.bos_id() == 1);
   CHECK(tok.eos_id() == 2);
@@ -61,6 +62,7 @@ TEST_CASE("synth writes a deterministic LLaMA-layout tokenizer", "[train][data][
 
   // The same training called directly on corpus.txt gives the same bytes.
   text::TokenizerTrainingOptions options;
+  options.vocab_size = synth::kTokenizerVocabSize;
   const auto& vicuna = text::conversation_template("vicuna_v1");
   const size_t lines = manifest["counts"]["corpus_lines"].get<size_t>();
   options.extra_sentences.assign(lines / 16, vicuna.system + " USER: ASSISTANT:");
@@ -80,7 +82,11 @@ TEST_CASE("suite tokenizer: round trips and zero preprocess_v1 mismatches",
           "[train][data][tokenizer]") {
   const std::string dir = suite("a", 5);
   const auto tok = text::Tokenizer::load(dir + "/tokenizer.model");
-  CHECK(tok.vocab_size() == 512);
+  CHECK(tok.vocab_size() == synth::kTokenizerVocabSize);
+  // Every word of the suite is one piece, answers included ("right" was 5 pieces with 512).
+  for (const char* word : {"right", "left", "above", "below", "purple", "hexagon", "triangle",
+                           "yes", "no", "with", "color", "shapes", "letter"})
+    CHECK(tok.pieces(tok.encode(word, false)) == std::vector<std::string>{std::string("▁") + word});
   // LLaMA-2's property that preprocess_v1's multi-turn correction relies on: "USER" after "</s>"
   // is one token fewer than at the start of a standalone round.
   const auto standalone = tok.encode("USER: x", false);

@@ -15,13 +15,11 @@
 
 namespace adallava::synth {
 
-const char* const kGeneratorVersion = "1.2.0";
+const char* const kGeneratorVersion = "1.3.0";
 
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr int kTokenizerVocabSize = 512;
 
 // An existing folder is only replaced when it holds a suite we wrote, so a typo in --out can
 // never wipe unrelated data.
@@ -59,8 +57,10 @@ void prepare_output(const SynthOptions& options) {
 // The suite's own SentencePiece model (no pretrained tokenizer exists offline for a model
 // trained from scratch), trained on corpus.txt plus vicuna_v1's fixed text. The system prompt
 // starts every training conversation, so it is weighted as often as one corpus line in 16
-// appears; that keeps it to whole-word pieces and prompts short. 512 pieces = 259 specials and
-// bytes (byte fallback keeps "\n" and unseen characters off <unk>) + 253 learned.
+// appears; that keeps it to whole-word pieces and prompts short. 1024 pieces = 259 specials and
+// bytes (byte fallback keeps "\n" and unseen characters off <unk>) + 765 learned: enough for every
+// word of the suite to be one piece. 512 split answers such as "right" and "purple" into letters,
+// and made training conversations a third longer (docs/demo.md, round 5).
 void write_tokenizer(const std::string& out_dir, size_t corpus_lines) {
   text::TokenizerTrainingOptions options;
   options.vocab_size = kTokenizerVocabSize;

@@ -10,6 +10,8 @@ namespace adallava::synth {
 
 // Bumped whenever the output for a given seed and options changes.
 extern const char* const kGeneratorVersion;
+// Pieces of the suite's tokenizer.model (a small corpus may support fewer).
+constexpr int kTokenizerVocabSize = 1024;
 
 struct SynthOptions {
   std::string out_dir;
