@@ -20,8 +20,8 @@
 #include "data/synth/generator.h"
 #include "data/text/conversation.h"
 #include "data/text/tokenizer.h"
-#include "model/config.h"
 #include "train/data/dataset.h"
+#include "train/model_factory.h"
 
 namespace adallava::cli {
 namespace {
@@ -96,25 +96,12 @@ void add_inspect_options(CLI::App& app, InspectOptions& o) {
   app.add_flag("--json", o.json, "Machine-readable output");
 }
 
-// Image positions after splicing for the recipe's vision tower: from model.arch, or from the
-// config.json of model.init or of the tower; nullopt when none tells (e.g. not trained yet).
+// Image positions after splicing for the tower the recipe builds; nullopt when it does not tell
+// yet (e.g. model.init not trained).
 std::optional<int64_t> image_tokens_of(const config::TrainConfig& cfg) {
-  const int64_t cls = cfg.model.vision_select_feature == "cls_patch" ? 1 : 0;
-  if (cfg.model.arch.vision_image_size && cfg.model.arch.vision_patch_size) {
-    const int64_t side = *cfg.model.arch.vision_image_size / *cfg.model.arch.vision_patch_size;
-    return side * side + cls;
-  }
-  // The tower's own config.json: model.vision_tower, else the mm_vision_tower directory that an
-  // original-layout model.init names.
-  std::string tower = cfg.model.vision_tower.value_or("");
-  if (cfg.model.init && file_exists(join_path(*cfg.model.init, "config.json"))) {
-    const auto llava = model::load_llava_config(*cfg.model.init);
-    if (llava.vision) return llava.vision->num_patches() + cls;
-    if (tower.empty()) tower = llava.vision_tower;
-  }
-  if (!tower.empty() && file_exists(join_path(tower, "config.json")))
-    return model::load_vision_config(tower).num_patches() + cls;
-  return std::nullopt;
+  const auto vision = train::recipe_vision_config(cfg);
+  if (!vision) return std::nullopt;
+  return vision->num_patches() + (cfg.model.vision_select_feature == "cls_patch" ? 1 : 0);
 }
 
 train::DatasetOptions resolve_inspect_options(const InspectOptions& o, std::string& tokenizer) {

@@ -26,6 +26,17 @@ bool is_known_unused(const std::string& name) {
   return ends_with(name, "rotary_emb.inv_freq") || ends_with(name, "embeddings.position_ids");
 }
 
+std::string tower_missing_message(const LlavaConfig& cfg, const std::string& dir) {
+  return fmt::format(
+      "{}: mm_vision_tower '{}' is not a local directory and the checkpoint has no embedded "
+      "vision tower; download that tower once (e.g. a copy of openai/clip-vit-large-patch14-336 "
+      "with config.json, preprocessor_config.json and model.safetensors or pytorch_model.bin) "
+      "and pass --vision-tower DIR",
+      cfg.config_path, cfg.vision_tower);
+}
+
+}  // namespace
+
 std::string resolve_tower_dir(const LlavaConfig& cfg, const std::string& dir,
                               const LoadOptions& options) {
   if (!options.vision_tower_dir.empty()) {
@@ -42,17 +53,6 @@ std::string resolve_tower_dir(const LlavaConfig& cfg, const std::string& dir,
   }
   return "";
 }
-
-std::string tower_missing_message(const LlavaConfig& cfg, const std::string& dir) {
-  return fmt::format(
-      "{}: mm_vision_tower '{}' is not a local directory and the checkpoint has no embedded "
-      "vision tower; download that tower once (e.g. a copy of openai/clip-vit-large-patch14-336 "
-      "with config.json, preprocessor_config.json and model.safetensors or pytorch_model.bin) "
-      "and pass --vision-tower DIR",
-      cfg.config_path, cfg.vision_tower);
-}
-
-}  // namespace
 
 c10::ScalarType parse_compute_dtype(const std::string& name, const std::string& option) {
   if (name == "fp32" || name == "float32") return torch::kFloat32;

@@ -38,6 +38,12 @@ struct LoadedLlava {
 // tower) are skipped on purpose.
 LoadedLlava load_llava(const std::string& dir, const LoadOptions& options = {});
 
+// The directory load_llava takes the vision tower from when `cfg` (read from `dir`) has none
+// embedded: options.vision_tower_dir, else mm_vision_tower as given, under `dir` or beside it;
+// "" when none exists.
+std::string resolve_tower_dir(const LlavaConfig& cfg, const std::string& dir,
+                              const LoadOptions& options);
+
 // Renames a checkpoint's tensors to the original LLaVA layout used by our modules.
 io::StateDict to_original_layout(const io::StateDict& weights, CheckpointLayout layout);
 

@@ -32,6 +32,13 @@ bool is_bare_llm(const std::string& dir) {
          !j.contains("mm_vision_tower");
 }
 
+// A from-scratch model's tower: model.vision_tower's (e.g. one pretrained by model.objective =
+// scene_patches) replaces the one model.arch describes.
+model::VisionConfig scratch_vision_config(const config::TrainConfig& cfg) {
+  return cfg.model.vision_tower ? model::load_vision_config(*cfg.model.vision_tower)
+                                : vision_config_from_arch(cfg.model.arch);
+}
+
 std::string existing_or_empty(const std::string& path) {
   return file_exists(path) ? path : "";
 }
@@ -134,8 +141,7 @@ BuiltModel build_from_arch(const config::TrainConfig& cfg) {
   // A given tower (model.vision_tower: e.g. one pretrained by model.objective = scene_patches)
   // replaces the from-scratch one; the LLM and projector are new either way.
   const std::optional<std::string>& tower_dir = cfg.model.vision_tower;
-  const model::VisionConfig vision =
-      tower_dir ? model::load_vision_config(*tower_dir) : vision_config_from_arch(cfg.model.arch);
+  const model::VisionConfig vision = scratch_vision_config(cfg);
   model::LlavaConfig llava = llava_config_from_arch(cfg, vocab, vision);
   BuiltModel out;
   out.model = model::LlavaForCausalLM(llava, vision);
@@ -178,6 +184,27 @@ model::VisionConfig vision_config_from_arch(const config::ArchConfig& a) {
   v.layer_norm_eps = a.vision_layer_norm_eps;
   v.hidden_act = "quick_gelu";
   return v;
+}
+
+std::optional<model::VisionConfig> recipe_vision_config(const config::TrainConfig& cfg) {
+  if (cfg.model.init) {
+    const std::string& init = *cfg.model.init;
+    if (!file_exists(join_path(init, "config.json"))) return std::nullopt;
+    if (!is_bare_llm(init)) {
+      const model::LlavaConfig llava = model::load_llava_config(init);
+      if (llava.vision) return llava.vision;
+      model::LoadOptions options;
+      options.vision_tower_dir = cfg.model.vision_tower.value_or("");
+      const std::string tower = model::resolve_tower_dir(llava, init, options);
+      if (tower.empty()) return std::nullopt;
+      return model::load_vision_config(tower);
+    }
+    if (!cfg.model.vision_tower) return std::nullopt;  // build_model names the missing key
+  } else if (!cfg.model.vision_tower &&
+             (!cfg.model.arch.vision_image_size || !cfg.model.arch.vision_patch_size)) {
+    return std::nullopt;
+  }
+  return scratch_vision_config(cfg);
 }
 
 model::LlavaConfig llava_config_from_arch(const config::TrainConfig& cfg, int64_t vocab_size,

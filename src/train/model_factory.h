@@ -3,6 +3,8 @@
 // stage-1 run (model.projector_init).
 #pragma once
 
+#include <optional>
+
 #include <string>
 
 #include "config/train_config.h"
@@ -26,6 +28,11 @@ BuiltModel build_model(const config::TrainConfig& cfg);
 model::LlavaConfig llava_config_from_arch(const config::TrainConfig& cfg, int64_t vocab_size,
                                           const model::VisionConfig& vision);
 model::VisionConfig vision_config_from_arch(const config::ArchConfig& arch);
+// The vision tower configuration build_model(cfg) will use, resolved the same way without loading
+// weights: model.init's (embedded, or its tower directory with model.vision_tower first), else
+// model.vision_tower's, else model.arch's. nullopt when the recipe does not tell yet (model.init
+// not written, its tower not found, no vision sizes in model.arch).
+std::optional<model::VisionConfig> recipe_vision_config(const config::TrainConfig& cfg);
 
 // HF _init_weights: weights N(0, std) (linear, conv, embeddings, CLIP class embedding), biases 0,
 // norm weights 1; the pad token's embedding row 0 (nn.Embedding padding_idx).
