@@ -23,17 +23,31 @@ std::string llava_group_of(const std::string& name) {
 }
 
 LossOutput shifted_cross_entropy(const at::Tensor& logits, const at::Tensor& labels) {
+  LossOutput out;
+  // Zero targets: keep the graph but contribute nothing (HF would return NaN here).
+  auto nothing = [&] {
+    out.loss = logits.sum() * 0.0;
+    return out;
+  };
   const int64_t T = logits.size(1);
-  if (T < 2) return {logits.sum() * 0.0, 0};
+  if (T < 2) return nothing();
   auto predicted = logits.slice(1, 0, T - 1).reshape({-1, logits.size(2)}).to(torch::kFloat32);
   auto targets = labels.slice(1, 1, T).reshape({-1});
   const int64_t n = targets.ne(-100).sum().item<int64_t>();
-  // Zero targets: keep the graph but contribute nothing (HF would return NaN here).
-  if (n == 0) return {logits.sum() * 0.0, 0};
-  auto loss = torch::nn::functional::cross_entropy(
+  if (n == 0) return nothing();
+  out.loss = torch::nn::functional::cross_entropy(
       predicted, targets,
       torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kMean));
-  return {loss, n};
+  out.loss_tokens = n;
+  if (!torch::GradMode::is_enabled()) {
+    const double hits = predicted.argmax(1).eq(targets).sum().item<double>();  // -100 never hits
+    out.accuracy["token_accuracy"] = {hits, static_cast<double>(n)};
+  }
+  return out;
+}
+
+std::vector<std::string> TrainingObjective::accuracy_names() const {
+  return {"token_accuracy"};
 }
 
 LlavaObjective::LlavaObjective(model::LlavaForCausalLM model, CheckpointAssets assets)

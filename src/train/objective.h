@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include <ATen/Tensor.h>
 #include <ATen/core/Generator.h>
@@ -17,10 +19,19 @@ class Module;
 
 namespace adallava::train {
 
+// Hits out of a total, summed over an evaluation set before dividing.
+struct AccuracyCount {
+  double hits = 0;
+  double total = 0;
+};
+
 struct LossOutput {
   at::Tensor loss;           // scalar: mean cross-entropy over the micro-batch's loss tokens
   int64_t loss_tokens = 0;   // tokens that entered that mean (shifted label != -100)
   int64_t input_tokens = 0;  // sequence positions processed (text + image features, no padding)
+  // Filled only without autograd (the trainer's evaluation): the objective's accuracies, keyed
+  // by the names of accuracy_names(). Training steps skip the extra argmax.
+  std::map<std::string, AccuracyCount> accuracy;
 };
 
 class TrainingObjective {
@@ -35,6 +46,10 @@ class TrainingObjective {
   virtual void save_weights(const std::string& dir) const = 0;
   // Loads what save_weights wrote into the module (resuming); strict: every tensor must match.
   virtual void load_weights(const std::string& dir) = 0;
+  // The accuracies forward() reports on evaluation batches, in a fixed order (every rank sums
+  // them in this order). The default: token_accuracy, the share of loss tokens whose greedy
+  // prediction is the label, as shifted_cross_entropy reports it.
+  virtual std::vector<std::string> accuracy_names() const;
 };
 
 // The LLaVA parameter groups by name prefix (model.vision_tower.* -> vision_tower,
@@ -43,7 +58,7 @@ std::string llava_group_of(const std::string& param_name);
 
 // HF LlamaForCausalLM's loss: logits [B,T,V] predict labels [B,T] shifted by one; mean over the
 // targets != -100. With no target at all the loss is 0 (still attached to the graph) instead of
-// NaN, so an all-masked micro-batch adds nothing.
+// NaN, so an all-masked micro-batch adds nothing. Without autograd it also counts token_accuracy.
 LossOutput shifted_cross_entropy(const at::Tensor& logits, const at::Tensor& labels);
 
 // Everything a checkpoint needs besides the weights: where the tokenizer and the image

@@ -54,41 +54,35 @@ LossOutput ScenePatchObjective::forward(const TrainBatch& batch, at::Generator& 
                  "trainer: the tower gives {} patches but the targets have {} (image or patch "
                  "size differs from the scenes')",
                  logits.size(1), targets.size(1));
+  const bool count_accuracy = !torch::GradMode::is_enabled();
+  LossOutput out;
   torch::Tensor loss;
   int64_t offset = 0;
   for (int h = 0; h < ScenePatchHeads::kCount; ++h) {
     const int64_t n = ScenePatchHeads::classes()[static_cast<size_t>(h)];
     auto head_logits = logits.narrow(2, offset, n).reshape({-1, n}).to(torch::kFloat32);
-    auto head_loss =
-        torch::nn::functional::cross_entropy(head_logits, targets.select(2, h).reshape({-1}));
+    const auto truth = targets.select(2, h).reshape({-1});
+    auto head_loss = torch::nn::functional::cross_entropy(head_logits, truth);
     loss = h == 0 ? head_loss : loss + head_loss;
+    if (count_accuracy) {
+      const auto labelled = truth.ne(0);
+      const double hits =
+          head_logits.argmax(1).eq(truth).logical_and(labelled).sum().item<double>();
+      out.accuracy[std::string("patch_") + ScenePatchHeads::names()[static_cast<size_t>(h)]] = {
+          hits, labelled.sum().item<double>()};
+    }
     offset += n;
   }
-  LossOutput out;
   out.loss = loss;
   out.loss_tokens = targets.size(0) * targets.size(1);
   out.input_tokens = targets.size(0) * (targets.size(1) + 1);  // + CLS
   return out;
 }
 
-std::vector<double> ScenePatchObjective::head_accuracy(const TrainBatch& batch) {
-  torch::NoGradGuard no_grad;
-  const auto targets = torch::stack(batch.targets);
-  const auto logits = model_->forward(torch::stack(batch.images).to(model_->head->weight.dtype()));
-  std::vector<double> out;
-  int64_t offset = 0;
-  for (int h = 0; h < ScenePatchHeads::kCount; ++h) {
-    const int64_t n = ScenePatchHeads::classes()[static_cast<size_t>(h)];
-    const auto predicted = logits.narrow(2, offset, n).argmax(2);
-    const auto truth = targets.select(2, h);
-    const auto present = truth.ne(0);
-    const int64_t count = present.sum().item<int64_t>();
-    out.push_back(count == 0 ? 0.0
-                             : predicted.eq(truth).logical_and(present).sum().item<double>() /
-                                   static_cast<double>(count));
-    offset += n;
-  }
-  return out;
+std::vector<std::string> ScenePatchObjective::accuracy_names() const {
+  std::vector<std::string> names;
+  for (const char* head : ScenePatchHeads::names()) names.push_back(std::string("patch_") + head);
+  return names;
 }
 
 void ScenePatchObjective::save_weights(const std::string& dir) const {

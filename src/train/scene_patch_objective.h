@@ -25,7 +25,8 @@ class ScenePatchObjective : public TrainingObjective {
  public:
   explicit ScenePatchObjective(ScenePatchModel model);
   // Loss: the sum over heads of the mean cross-entropy over every patch of the micro-batch;
-  // loss_tokens = patches, so accumulation weighs micro-batches by their patch count.
+  // loss_tokens = patches, so accumulation weighs micro-batches by their patch count. Without
+  // autograd it also counts the accuracies of accuracy_names().
   LossOutput forward(const TrainBatch& batch, at::Generator& rng) override;
   torch::nn::Module& module() override;
   // tower.* -> vision_tower, head.* -> projector (the part between the tower and its use).
@@ -34,9 +35,9 @@ class ScenePatchObjective : public TrainingObjective {
   void save_weights(const std::string& dir) const override;
   void load_weights(const std::string& dir) override;
 
-  // Per-head accuracy over the non-empty patches of `batch` (share of patches whose label is not
-  // "nothing" that the head gets right), for logs and tests.
-  std::vector<double> head_accuracy(const TrainBatch& batch);
+  // patch_<head> for shape, colour, letter and size: the share of the patches whose label is
+  // not "nothing" that the head gets right (empty patches would swamp it: most are background).
+  std::vector<std::string> accuracy_names() const override;
 
  private:
   ScenePatchModel model_;

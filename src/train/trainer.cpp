@@ -339,7 +339,7 @@ Trainer::UpdateStats Trainer::train_one_update() {
   return stats;
 }
 
-double Trainer::evaluate() {
+Trainer::Evaluation Trainer::evaluate() {
   if (!eval_) fail("trainer: no evaluation set");
   auto stream = eval_();
   auto& module = objective_.module();
@@ -347,6 +347,10 @@ double Trainer::evaluate() {
   torch::NoGradGuard no_grad;
   double loss_sum = 0;
   int64_t tokens = 0;
+  const auto names = objective_.accuracy_names();
+  // [hits, total] per name, then the loss sum and token count: one all-reduce for all of them.
+  auto sums = torch::zeros({static_cast<int64_t>(2 * names.size() + 2)}, torch::kDouble);
+  auto* sum = sums.data_ptr<double>();
   // A private generator: evaluation must not shift the training RNG stream.
   at::Generator rng = at::make_generator<at::CPUGeneratorImpl>(
       static_cast<uint64_t>(cfg_.schedule.seed) + 1 + static_cast<uint64_t>(rank()));
@@ -355,12 +359,23 @@ double Trainer::evaluate() {
     LossOutput out = objective_.forward(*batch, rng);
     loss_sum += out.loss.item<double>() * static_cast<double>(out.loss_tokens);
     tokens += out.loss_tokens;
+    for (size_t i = 0; i < names.size(); ++i) {
+      const auto it = out.accuracy.find(names[i]);
+      if (it == out.accuracy.end()) continue;
+      sum[2 * i] += it->second.hits;
+      sum[2 * i + 1] += it->second.total;
+    }
   }
   module.train();
-  // Over every rank's tokens: the number one process over the whole set would report.
+  // Over every rank's tokens: the numbers one process over the whole set would report.
   const double loss = global_token_mean(*communicator_, loss_sum, static_cast<double>(tokens));
   if (std::isnan(loss)) fail("trainer: the evaluation set has no loss tokens");
-  return loss;
+  communicator_->all_reduce_sum(sums, "all-reduce of the evaluation accuracies");
+  Evaluation result;
+  result.loss = loss;
+  for (size_t i = 0; i < names.size(); ++i)
+    if (sum[2 * i + 1] > 0) result.accuracy.emplace_back(names[i], sum[2 * i] / sum[2 * i + 1]);
+  return result;
 }
 
 std::string Trainer::save(bool with_eval_metric) {
@@ -469,14 +484,21 @@ TrainResult Trainer::run() {
     bool evaluated = false;
     if (eval_period > 0 && (state_.step % eval_period == 0 || last)) {
       const auto t0 = Clock::now();
-      state_.eval_loss = evaluate();
+      const Evaluation evaluation = evaluate();
+      state_.eval_loss = evaluation.loss;
       evaluated = true;
       result.last_eval_loss = state_.eval_loss;
       const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-      progress.line(fmt::format("[train] step {} eval loss {:.4f} ({:.1f} s)", state_.step,
-                                *state_.eval_loss, seconds));
-      metrics.write(
-          {{"step", state_.step}, {"epoch", report.epoch}, {"eval_loss", *state_.eval_loss}});
+      nlohmann::json line = {
+          {"step", state_.step}, {"epoch", report.epoch}, {"eval_loss", evaluation.loss}};
+      std::string accuracies;
+      for (const auto& [name, value] : evaluation.accuracy) {
+        line["eval_" + name] = value;
+        accuracies += fmt::format(", {} {:.1f} %", name, 100 * value);
+      }
+      progress.line(fmt::format("[train] step {} eval loss {:.4f}{} ({:.1f} s)", state_.step,
+                                evaluation.loss, accuracies, seconds));
+      metrics.write(line);
     }
 
     const bool periodic = save_period > 0 && state_.step % save_period == 0;

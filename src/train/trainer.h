@@ -69,8 +69,13 @@ class Trainer {
   // caller: see signals.h).
   TrainResult run();
 
-  // Token-mean loss over one pass of the evaluation set (of every rank's shard together).
-  double evaluate();
+  // One pass of the evaluation set (of every rank's shard together): the token-mean loss and the
+  // objective's accuracies (TrainingObjective::accuracy_names, in that order).
+  struct Evaluation {
+    double loss = 0;
+    std::vector<std::pair<std::string, double>> accuracy;
+  };
+  Evaluation evaluate();
 
   const TrainerState& state() const { return state_; }
   AdamW& optimizer() { return *optimizer_; }

@@ -73,13 +73,14 @@ std::vector<std::string> vision_overrides(const std::string& out) {
           "threads=1"};
 }
 
-std::vector<nlohmann::json> metrics_of(const std::string& run_dir) {
+// metrics.jsonl lines that carry `key` (training updates: "loss"; validations: "eval_loss").
+std::vector<nlohmann::json> metrics_of(const std::string& run_dir, const char* key = "loss") {
   std::vector<nlohmann::json> lines;
   std::ifstream in(join_path(run_dir, "metrics.jsonl"));
   for (std::string line; std::getline(in, line);) {
     if (line.empty()) continue;
     auto j = nlohmann::json::parse(line);
-    if (j.contains("loss") && j.contains("step")) lines.push_back(j);
+    if (j.contains(key) && j.contains("step")) lines.push_back(j);
   }
   return lines;
 }
@@ -157,8 +158,9 @@ TEST_CASE("scene patch stream: a restored position continues with the same batch
 TEST_CASE("objective scene_patches: a short run lowers the loss and writes a tower LLaVA loads") {
   torch::set_num_threads(1);
   const std::string out = test::scratch_dir("scene-patches-run");
-  const auto resolved = config::resolve_train_config({}, vision_overrides(out));
-  REQUIRE(run_training(resolved, {}) == 0);
+  auto overrides = vision_overrides(out);
+  overrides.push_back("schedule.eval_every=20u");
+  REQUIRE(run_training(config::resolve_train_config({}, overrides), {}) == 0);
   const auto metrics = metrics_of(out);
   REQUIRE(metrics.size() >= 30);
   double first = 0, last = 0;
@@ -167,6 +169,18 @@ TEST_CASE("objective scene_patches: a short run lowers the loss and writes a tow
     last += metrics[metrics.size() - 1 - static_cast<size_t>(i)]["loss"].get<double>() / 5;
   }
   CHECK(last < 0.7 * first);
+
+  // Validation lines carry each head's accuracy over the labelled patches.
+  const auto evaluations = metrics_of(out, "eval_loss");
+  CHECK(evaluations.size() == 2);
+  for (const auto& j : evaluations) {
+    for (const char* head : {"shape", "colour", "letter", "size"}) {
+      const std::string key = std::string("eval_patch_") + head;
+      REQUIRE(j.contains(key));
+      CHECK(j[key].get<double>() >= 0.0);
+      CHECK(j[key].get<double>() <= 1.0);
+    }
+  }
 
   const std::string tower = join_path(out, "final");
   CHECK(file_exists(join_path(tower, "preprocessor_config.json")));

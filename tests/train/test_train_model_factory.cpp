@@ -126,3 +126,18 @@ TEST_CASE("the loss is HF's shifted token-mean cross-entropy") {
   CHECK(empty.loss_tokens == 0);
   CHECK(empty.loss.item<double>() == 0.0);
 }
+
+TEST_CASE("without autograd the loss also counts token accuracy over the loss tokens") {
+  // Positions 0..2 predict labels[1..3]; position 0's argmax is 3 (a hit), position 1's is 0
+  // (a miss), position 2 is ignored (-100) although its argmax would hit.
+  auto logits = torch::tensor({0.1f, 0.2f, 0.3f, 0.4f, 1.0f, 0.0f, -1.0f, 0.5f, 0.f, 0.f, 9.f, 0.f,
+                               0.f, 0.f, 0.f, 0.f})
+                    .reshape({1, 4, 4});
+  auto labels = torch::tensor({int64_t{0}, int64_t{3}, int64_t{2}, int64_t{-100}}).reshape({1, 4});
+  CHECK(shifted_cross_entropy(logits, labels).accuracy.empty());  // training: no extra argmax
+  torch::NoGradGuard no_grad;
+  LossOutput out = shifted_cross_entropy(logits, labels);
+  REQUIRE(out.accuracy.count("token_accuracy") == 1);
+  CHECK(out.accuracy["token_accuracy"].hits == 1.0);
+  CHECK(out.accuracy["token_accuracy"].total == 2.0);
+}
