@@ -16,6 +16,7 @@
 #include "command.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "config/resolved_config.h"
 #include "config/train_config.h"
 #include "data/synth/generator.h"
 #include "data/text/conversation.h"
@@ -65,6 +66,7 @@ std::function<int()> setup_synth(CLI::App& app) {
 // flags or from a training recipe (flags win over the recipe).
 struct InspectOptions {
   std::string config;
+  std::vector<std::string> overrides;  // section.key=value, applied to the recipe in order
   bool use_eval = false;
   std::string data;
   std::string image_folder;
@@ -94,6 +96,8 @@ void add_inspect_options(CLI::App& app, InspectOptions& o) {
                  "max length and image size from it");
   app.add_flag("--eval", o.use_eval, "With --config: inspect data.eval instead of data.train");
   app.add_flag("--json", o.json, "Machine-readable output");
+  app.add_option("overrides", o.overrides,
+                 "With --config: section.key=value overrides of the recipe, as train takes them");
 }
 
 // Image positions after splicing for the tower the recipe builds; nullopt when it does not tell
@@ -107,8 +111,13 @@ std::optional<int64_t> image_tokens_of(const config::TrainConfig& cfg) {
 train::DatasetOptions resolve_inspect_options(const InspectOptions& o, std::string& tokenizer) {
   train::DatasetOptions d;
   d.conv_template = "vicuna_v1";
+  for (const auto& arg : o.overrides) {
+    if (!config::is_override_argument(arg))
+      fail("data: '{}' is neither an option nor a section.key=value override", arg);
+    ADALLAVA_CHECK(!o.config.empty(), "data: the override '{}' needs --config RECIPE", arg);
+  }
   if (!o.config.empty()) {
-    const auto cfg = config::to_train_config(config::resolve_train_config({o.config}, {}));
+    const auto cfg = config::to_train_config(config::resolve_train_config({o.config}, o.overrides));
     if (o.use_eval) {
       ADALLAVA_CHECK(cfg.data.eval.has_value(), "{}: data.eval is not set", o.config);
       d.data_path = *cfg.data.eval;

@@ -217,4 +217,22 @@ TEST_CASE("data check --config finds the image size in the recipe's vision tower
   const auto out = nlohmann::json::parse(tok.out);
   REQUIRE(out.size() == 1);
   CHECK(out[0]["spliced_length"].get<int>() == out[0]["num_tokens"].get<int>() - 1 + 64);
+
+  SECTION("section.key=value overrides apply to the recipe, as train takes them") {
+    // 64 image positions leave no room for the answer in 40: the record is cut to nothing.
+    const auto cut = run_adallava("data check --config " + recipe + " data.max_length=40");
+    INFO(cut.out);
+    CHECK(cut.exit_code != 0);
+    CHECK_THAT(cut.out, Catch::Contains("1 record(s), 1 problem(s)"));
+    const auto unknown = run_adallava("data check --config " + recipe + " data.max_lenght=40");
+    CHECK(unknown.exit_code != 0);
+    CHECK_THAT(unknown.out, Catch::Contains("max_lenght"));
+    const auto stray = run_adallava("data check --config " + recipe + " max_length");
+    CHECK(stray.exit_code != 0);
+    CHECK_THAT(stray.out, Catch::Contains("'max_length' is neither an option nor"));
+    const auto lone = run_adallava("data check --data " + dir + "/train.jsonl --tokenizer " +
+                                   golden("text/tokenizer.model") + " data.max_length=40");
+    CHECK(lone.exit_code != 0);
+    CHECK_THAT(lone.out, Catch::Contains("needs --config RECIPE"));
+  }
 }
