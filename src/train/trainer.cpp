@@ -348,8 +348,8 @@ Trainer::Evaluation Trainer::evaluate() {
   double loss_sum = 0;
   int64_t tokens = 0;
   const auto names = objective_.accuracy_names();
-  // [hits, total] per name, then the loss sum and token count: one all-reduce for all of them.
-  auto sums = torch::zeros({static_cast<int64_t>(2 * names.size() + 2)}, torch::kDouble);
+  // [hits, total] per name, summed over batches here and over ranks below.
+  auto sums = torch::zeros({static_cast<int64_t>(2 * names.size())}, torch::kDouble);
   auto* sum = sums.data_ptr<double>();
   // A private generator: evaluation must not shift the training RNG stream.
   at::Generator rng = at::make_generator<at::CPUGeneratorImpl>(
@@ -370,7 +370,8 @@ Trainer::Evaluation Trainer::evaluate() {
   // Over every rank's tokens: the numbers one process over the whole set would report.
   const double loss = global_token_mean(*communicator_, loss_sum, static_cast<double>(tokens));
   if (std::isnan(loss)) fail("trainer: the evaluation set has no loss tokens");
-  communicator_->all_reduce_sum(sums, "all-reduce of the evaluation accuracies");
+  if (!names.empty())
+    communicator_->all_reduce_sum(sums, "all-reduce of the evaluation accuracies");
   Evaluation result;
   result.loss = loss;
   for (size_t i = 0; i < names.size(); ++i)

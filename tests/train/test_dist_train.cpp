@@ -122,7 +122,8 @@ TEST_CASE("2 ranks train to the weights of one process with the same global batc
   CHECK(weight_diff(join_path(single, "final"), join_path(dp, "final")) <= kWeightTolerance);
 
   // Only rank 0 logs metrics: one line per update with the global token-mean loss, and one per
-  // evaluation (after updates 3 and 6) over both shards without the padding repeat.
+  // evaluation (after updates 3 and 6) over both shards without the padding repeat, with its
+  // token accuracy.
   const auto a = metrics_lines(single), b = metrics_lines(dp);
   REQUIRE(a.size() == 8);
   REQUIRE(b.size() == 8);
@@ -132,6 +133,11 @@ TEST_CASE("2 ranks train to the weights of one process with the same global batc
     const char* loss = a[i].contains("eval_loss") ? "eval_loss" : "loss";
     REQUIRE(b[i].contains(loss));
     CHECK(b[i][loss].get<double>() == Approx(a[i][loss].get<double>()).epsilon(1e-5));
+    if (a[i].contains("eval_loss")) {  // hits and totals summed over the ranks, then divided
+      REQUIRE(b[i].contains("eval_token_accuracy"));
+      CHECK(b[i]["eval_token_accuracy"].get<double>() ==
+            Approx(a[i]["eval_token_accuracy"].get<double>()).epsilon(1e-9));
+    }
     if (a[i].contains("loss_tokens")) {
       CHECK(b[i]["loss_tokens"] == a[i]["loss_tokens"]);
       CHECK(b[i]["samples"] == a[i]["samples"]);
