@@ -77,6 +77,9 @@ stage "6/8 evaluation: budgets $BUDGETS on all seven benchmark formats (AdaLLaVA
 MODELS=()
 for v in "${VARIANTS[@]}"; do MODELS+=(--model "runs/demo-adallava-$v/final" --label "AdaLLaVA-$v"); done
 MODELS+=(--model runs/demo-stage2/final --label "LLaVA (stage 2)")
+# The models were just retrained: answers of an earlier run would be refused as another
+# checkpoint's (or, for identical weights, reused), so this run scores afresh.
+rm -rf eval
 "$BIN" eval --config "$ROOT/configs/eval/all.yaml" "${MODELS[@]}" --budgets "$BUDGETS" \
   --data-root data/synth/eval --out eval "${EVAL_EXTRA[@]}" "${EVAL_SET[@]}"
 

@@ -15,9 +15,11 @@
 #include "common/files.h"
 #include "eval/runner/answer_file.h"
 #include "eval/runner/evaluation.h"
+#include "eval/runner/model_fingerprint.h"
 #include "eval/runner/runner.h"
 #include "eval/runner/scoring.h"
 #include "eval/scorers/records.h"
+#include "io/weights.h"
 #include "model/pipeline.h"
 #include "support/paths.h"
 #include "synth_fixture.h"
@@ -217,6 +219,47 @@ TEST_CASE("chunks + merge = one unchunked run; results files are written and par
   // The scorer's own outputs beside the answers.
   CHECK(fs::exists(out + "/whole/tiny/vqav2/budget_1.00/submission.json"));
   CHECK(fs::exists(out + "/whole/tiny/scienceqa/budget_1.00/metrics.json"));
+}
+
+TEST_CASE("a resumed evaluation refuses answers written by a since-retrained checkpoint") {
+  // A writable copy of the tiny checkpoint (the golden files are read-only).
+  const std::string dir = test::scratch_dir("eval-runner-retrained");
+  const std::string ckpt = dir + "/ckpt";
+  fs::create_directories(ckpt);
+  for (const auto& entry : fs::directory_iterator(test::golden(kModel)))
+    fs::copy_file(entry.path(), fs::path(ckpt) / entry.path().filename());
+  CHECK(checkpoint_fingerprint(ckpt) == checkpoint_fingerprint(test::golden(kModel)));
+
+  EvaluationRequest r;
+  r.configs = {config_for("vqav2")};
+  r.models = {{ckpt, "tiny"}};
+  r.vision_tower = test::golden("llava-tiny/clip_vision");
+  r.limit = 3;
+  r.out_dir = dir + "/out";
+  REQUIRE(run_evaluation(r).size() == 1);
+  const std::string answers = r.out_dir + "/tiny/vqav2/budget_1.00/answers.jsonl";
+  const std::string before = read_text_file(answers);
+  REQUIRE(run_evaluation(r).size() == 1);  // same checkpoint: the answers are reused
+  CHECK(read_text_file(answers) == before);
+
+  // "Retrain": every weight moves, as an optimizer step moves them.
+  const std::string weights = ckpt + "/model.safetensors";
+  auto state = io::load_safetensors(weights);
+  for (auto& [name, t] : state) t = t + 1e-3;
+  fs::remove(weights);
+  io::save_safetensors(weights, state);
+  const std::string now = checkpoint_fingerprint(ckpt);
+  CHECK(now != checkpoint_fingerprint(test::golden(kModel)));
+  try {
+    run_evaluation(r);
+    FAIL("stale answers were reused");
+  } catch (const Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains(r.out_dir + "/tiny/vqav2/budget_1.00") &&
+                             Catch::Contains("retrained or replaced") && Catch::Contains(now));
+  }
+  CHECK(read_text_file(answers) == before);  // nothing lost
+  r.out_dir = dir + "/afresh";
+  CHECK(run_evaluation(r).size() == 1);
 }
 
 TEST_CASE("AdaLLaVA budgets: a sweep is a curve, lower budget = skipped layers, fewer FLOPs") {

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/hash.h"
 #include "common/py_text.h"
 #include "eval/runner/questions.h"
 #include "eval/scorers/records.h"
@@ -16,15 +17,6 @@ namespace adallava::eval {
 namespace {
 
 namespace fs = std::filesystem;
-
-uint64_t fnv1a(const std::string& text, uint64_t seed) {
-  uint64_t h = seed;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 }  // namespace
 
@@ -81,7 +73,7 @@ std::string deterministic_answer_id(const std::string& model_id, size_t question
       deadline_ms ? "deadline " + py::repr(*deadline_ms) + " ms" : py::repr(budget);
   const std::string key = fmt::format("{}\x1f{}\x1f{}\x1f{}\x1f{}", model_id, question_index,
                                       round_id, setting, prompt);
-  uint64_t parts[2] = {fnv1a(key, 14695981039346656037ULL), fnv1a(key, 0x9E3779B97F4A7C15ULL)};
+  uint64_t parts[2] = {fnv1a(key, kFnvOffsetBasis), fnv1a(key, 0x9E3779B97F4A7C15ULL)};
   std::string id;
   for (int i = 0; i < 22; ++i) {
     uint64_t& p = parts[i % 2];

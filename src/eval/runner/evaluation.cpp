@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "eval/runner/answer_file.h"
+#include "eval/runner/model_fingerprint.h"
 #include "eval/runner/runner.h"
 #include "eval/runner/scoring.h"
 #include "model/config.h"
@@ -177,6 +178,7 @@ std::vector<ResultRow> run_evaluation(const EvaluationRequest& r) {
       }
     }
     const std::string model_id = model_name_from_path(m.path);
+    const std::string fingerprint = r.merge ? "" : checkpoint_fingerprint(m.path);
     for (const auto& c : r.configs) {
       auto items = read_benchmark_items(c);
       spdlog::info("[eval] {}: {} questions ({})", c.benchmark, items.size(),
@@ -216,6 +218,7 @@ std::vector<ResultRow> run_evaluation(const EvaluationRequest& r) {
       const auto prepared = prepare_benchmark(*pipeline, c, std::move(items), batch_size);
       for (const auto& setting : settings) {
         const std::string dir = answers_dir(r, label, c, setting);
+        claim_answer_folder(dir, m.path, fingerprint);
         run.recorded_budget = setting.budget;
         run.budget = adaptive ? std::optional<double>(setting.budget) : std::nullopt;
         run.deadline_ms = setting.deadline_ms;
