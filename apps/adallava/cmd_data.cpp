@@ -111,11 +111,9 @@ std::optional<int64_t> image_tokens_of(const config::TrainConfig& cfg) {
 train::DatasetOptions resolve_inspect_options(const InspectOptions& o, std::string& tokenizer) {
   train::DatasetOptions d;
   d.conv_template = "vicuna_v1";
-  for (const auto& arg : o.overrides) {
-    if (!config::is_override_argument(arg))
-      fail("data: '{}' is neither an option nor a section.key=value override", arg);
-    ADALLAVA_CHECK(!o.config.empty(), "data: the override '{}' needs --config RECIPE", arg);
-  }
+  config::check_override_arguments(o.overrides);
+  if (!o.overrides.empty() && o.config.empty())
+    fail("data: the override '{}' needs --config RECIPE", o.overrides.front());
   if (!o.config.empty()) {
     const auto cfg = config::to_train_config(config::resolve_train_config({o.config}, o.overrides));
     if (o.use_eval) {

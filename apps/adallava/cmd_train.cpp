@@ -26,12 +26,8 @@ int run_train(const TrainArgs& a, const GlobalOptions& global,
               const std::vector<std::string>& argv) {
   if (a.configs.empty())
     fail("--config is required (a recipe such as configs/train/demo-stage1.yaml)");
-  std::vector<std::string> overrides;
-  for (const auto& o : a.overrides) {
-    if (!config::is_override_argument(o))
-      fail("'{}' is neither an option nor a section.key=value override", o);
-    overrides.push_back(o);
-  }
+  config::check_override_arguments(a.overrides);
+  std::vector<std::string> overrides = a.overrides;
   // --resume is an override of checkpointing.resume, so the run directory's config records it.
   if (!a.resume.empty()) overrides.push_back("checkpointing.resume=" + a.resume);
   if (a.nproc_per_node < 1) fail("--nproc-per-node {}: must be at least 1", a.nproc_per_node);

@@ -263,4 +263,10 @@ bool is_override_argument(const std::string& argument) {
   });
 }
 
+void check_override_arguments(const std::vector<std::string>& arguments) {
+  for (const auto& argument : arguments)
+    if (!is_override_argument(argument))
+      fail("'{}' is neither an option nor a section.key=value override", argument);
+}
+
 }  // namespace adallava::config

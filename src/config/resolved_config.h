@@ -83,5 +83,8 @@ class ResolvedConfig {
 // True when a command-line argument looks like an override ("a.b=c" or "key=value" with an
 // '=' after a non-empty name without spaces) rather than a file name.
 bool is_override_argument(const std::string& argument);
+// Fails on the first of `arguments` that is not an override (a mistyped option or a stray word),
+// naming it.
+void check_override_arguments(const std::vector<std::string>& arguments);
 
 }  // namespace adallava::config

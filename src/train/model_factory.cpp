@@ -138,8 +138,7 @@ BuiltModel build_from_arch(const config::TrainConfig& cfg) {
   const int64_t vocab = cfg.model.arch.vocab_size
                             ? *cfg.model.arch.vocab_size
                             : text::Tokenizer::load(tokenizer_path).vocab_size();
-  // A given tower (model.vision_tower: e.g. one pretrained by model.objective = scene_patches)
-  // replaces the from-scratch one; the LLM and projector are new either way.
+  // The LLM and projector are new either way; a given tower's weights are loaded below.
   const std::optional<std::string>& tower_dir = cfg.model.vision_tower;
   const model::VisionConfig vision = scratch_vision_config(cfg);
   model::LlavaConfig llava = llava_config_from_arch(cfg, vocab, vision);

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <optional>
-
 #include <string>
 
 #include "config/train_config.h"
