@@ -260,6 +260,12 @@ TEST_CASE("a resumed evaluation refuses answers written by a since-retrained che
   CHECK(read_text_file(answers) == before);  // nothing lost
   r.out_dir = dir + "/afresh";
   CHECK(run_evaluation(r).size() == 1);
+
+  // A damaged record names its file and field.
+  const std::string claim = r.out_dir + "/tiny/vqav2/budget_1.00/model.json";
+  write_text_file_atomic(claim, "{\"fingerprint\": 7}\n");
+  CHECK_THROWS_WITH(run_evaluation(r),
+                    Catch::Contains(claim) && Catch::Contains("field 'fingerprint'"));
 }
 
 TEST_CASE("AdaLLaVA budgets: a sweep is a curve, lower budget = skipped layers, fewer FLOPs") {

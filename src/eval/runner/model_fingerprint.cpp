@@ -80,14 +80,23 @@ void claim_answer_folder(const std::string& answers_dir, const std::string& mode
   const std::string claim = join_path(answers_dir, kClaimFile);
   if (file_exists(claim)) {
     const auto recorded = read_json_file(claim);
-    const std::string before = recorded.value("fingerprint", "");
+    if (!recorded.is_object() || !recorded.contains("fingerprint") ||
+        !recorded["fingerprint"].is_string())
+      fail(
+          "{}: field 'fingerprint' missing or not a string; remove the file (and the answers "
+          "beside it, if they may be another checkpoint's)",
+          claim);
+    const std::string before = recorded["fingerprint"].get<std::string>();
+    const auto model = recorded.find("model");
+    const std::string before_model =
+        model != recorded.end() && model->is_string() ? model->get<std::string>() : "?";
     if (before == fingerprint) return;
     if (holds_answers(answers_dir))
       fail(
           "{}: holds answers of checkpoint {} as it was then (fingerprint {}); {} is now {}: it "
           "was retrained or replaced since. Remove that folder, or pass another --out, to "
           "evaluate it afresh",
-          answers_dir, recorded.value("model", std::string("?")), before, model_path, fingerprint);
+          answers_dir, before_model, before, model_path, fingerprint);
   }
   fs::create_directories(answers_dir);
   nlohmann::json j;
