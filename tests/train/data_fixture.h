@@ -1,9 +1,7 @@
-// Shared helpers of the data tests: scratch files, images, running the adallava binary.
+// Shared helpers of the data tests: scratch files, images, running the adallava binary
+// (support/cli_run.h).
 #pragma once
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -13,6 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "common/error.h"
+#include "support/cli_run.h"
 #include "support/paths.h"
 
 namespace adallava::test {
@@ -31,25 +30,6 @@ inline void write_image(const std::string& path, int width, int height, int seed
       img.at<cv::Vec3b>(y, x) =
           cv::Vec3b((x * 7 + seed) % 256, (y * 5 + seed * 3) % 256, (x + y + seed * 11) % 256);
   if (!cv::imwrite(path, img)) throw Error("cannot write test image " + path);
-}
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-// Runs the adallava binary with `args` (shell syntax); stdout captured, stderr appended to it.
-inline CommandResult run_adallava(const std::string& args) {
-  CommandResult r;
-  const std::string command = adallava_bin() + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return r;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) r.out.append(buffer, n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
 }
 
 inline std::string error_of(const std::function<void()>& action) {

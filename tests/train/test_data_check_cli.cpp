@@ -73,9 +73,9 @@ std::string check_args(const BrokenDataset& b) {
 TEST_CASE("data check finds every planted problem in one pass", "[train][data][cli]") {
   const auto b = make_broken_dataset();
   const auto r = run_adallava(check_args(b) + " --json");
-  INFO(r.out);
-  CHECK(r.exit_code == 1);
-  const auto report = nlohmann::json::parse(r.out);
+  INFO(r.output);
+  CHECK(r.code == 1);
+  const auto report = nlohmann::json::parse(r.output);
   CHECK(report["records"] == 9);
   CHECK(report["ok"] == false);
   std::map<int64_t, std::string> by_line;
@@ -104,18 +104,18 @@ TEST_CASE("data check finds every planted problem in one pass", "[train][data][c
 
   // Text output: one line per problem and a summary.
   const auto text = run_adallava(check_args(b));
-  CHECK(text.exit_code == 1);
-  CHECK_THAT(text.out,
+  CHECK(text.code == 1);
+  CHECK_THAT(text.output,
              Catch::Contains(b.data + ":7: record 6 (id robot): turn 1 has unknown role"));
-  CHECK_THAT(text.out, Catch::Contains("9 record(s), 7 problem(s) in 7 record(s)"));
+  CHECK_THAT(text.output, Catch::Contains("9 record(s), 7 problem(s) in 7 record(s)"));
 
   // A clean file passes with exit 0.
   write_file(b.dir + "/clean.json",
              "[" + record("ok", "good.png", {{"human", "<image>\nQ"}, {"gpt", "A"}}) + "]");
   const auto clean = run_adallava("data check --data " + b.dir + "/clean.json --image-folder " +
                                   b.images + " --tokenizer " + b.tokenizer);
-  CHECK(clean.exit_code == 0);
-  CHECK_THAT(clean.out, Catch::Contains("1 record(s), 0 problem(s)"));
+  CHECK(clean.code == 0);
+  CHECK_THAT(clean.output, Catch::Contains("1 record(s), 0 problem(s)"));
 }
 
 TEST_CASE("data tokenize prints prompt, ids, labels and pieces of chosen records",
@@ -123,9 +123,9 @@ TEST_CASE("data tokenize prints prompt, ids, labels and pieces of chosen records
   const auto b = make_broken_dataset();
   const auto r = run_adallava("data tokenize --data " + b.data + " --image-folder " + b.images +
                               " --tokenizer " + b.tokenizer + " --index 0,7 --json");
-  INFO(r.out);
-  CHECK(r.exit_code == 0);
-  const auto out = nlohmann::json::parse(r.out);
+  INFO(r.output);
+  CHECK(r.code == 0);
+  const auto out = nlohmann::json::parse(r.output);
   REQUIRE(out.size() == 2);
   const auto file = read_record_file(b.data);
   const auto& tok = text::Tokenizer::load(b.tokenizer);
@@ -150,17 +150,17 @@ TEST_CASE("data tokenize prints prompt, ids, labels and pieces of chosen records
   // By id, plain text; a bad record reports its problem and exits 1.
   const auto by_id = run_adallava("data tokenize --data " + b.data + " --tokenizer " + b.tokenizer +
                                   " --image-folder " + b.images + " --id robot");
-  CHECK(by_id.exit_code == 1);
-  CHECK_THAT(by_id.out, Catch::Contains("problem: turn 1 has unknown role 'robot'"));
+  CHECK(by_id.code == 1);
+  CHECK_THAT(by_id.output, Catch::Contains("problem: turn 1 has unknown role 'robot'"));
   const auto text = run_adallava("data tokenize --data " + b.data + " --tokenizer " + b.tokenizer +
                                  " --image-folder " + b.images + " --id good-text");
-  CHECK(text.exit_code == 0);
-  CHECK_THAT(text.out, Catch::Contains("prompt:\n") && Catch::Contains("input_ids (") &&
-                           Catch::Contains("labels    (") && Catch::Contains("pieces: <s>"));
+  CHECK(text.code == 0);
+  CHECK_THAT(text.output, Catch::Contains("prompt:\n") && Catch::Contains("input_ids (") &&
+                              Catch::Contains("labels    (") && Catch::Contains("pieces: <s>"));
   const auto missing = run_adallava("data tokenize --data " + b.data + " --tokenizer " +
                                     b.tokenizer + " --index 99");
-  CHECK(missing.exit_code == 1);
-  CHECK_THAT(missing.out, Catch::Contains("no record 99"));
+  CHECK(missing.code == 1);
+  CHECK_THAT(missing.output, Catch::Contains("no record 99"));
 }
 
 TEST_CASE("bad_record_policy: fail names the record, skip drops and counts", "[train][data]") {
@@ -208,31 +208,31 @@ TEST_CASE("data check --config finds the image size in the recipe's vision tower
                          "optimizer:\n  lr: 1e-3\ncheckpointing:\n  output_dir: " +
                          dir + "/run\n");
   const auto check = run_adallava("data check --config " + recipe);
-  INFO(check.out);
-  CHECK(check.exit_code == 0);
-  CHECK_THAT(check.out, Catch::Contains("1 record(s), 0 problem(s)"));
+  INFO(check.output);
+  CHECK(check.code == 0);
+  CHECK_THAT(check.output, Catch::Contains("1 record(s), 0 problem(s)"));
   const auto tok = run_adallava("data tokenize --config " + recipe + " --index 0 --json");
-  INFO(tok.out);
-  REQUIRE(tok.exit_code == 0);
-  const auto out = nlohmann::json::parse(tok.out);
+  INFO(tok.output);
+  REQUIRE(tok.code == 0);
+  const auto out = nlohmann::json::parse(tok.output);
   REQUIRE(out.size() == 1);
   CHECK(out[0]["spliced_length"].get<int>() == out[0]["num_tokens"].get<int>() - 1 + 64);
 
   SECTION("section.key=value overrides apply to the recipe, as train takes them") {
     // 64 image positions leave no room for the answer in 40: the record is cut to nothing.
     const auto cut = run_adallava("data check --config " + recipe + " data.max_length=40");
-    INFO(cut.out);
-    CHECK(cut.exit_code != 0);
-    CHECK_THAT(cut.out, Catch::Contains("1 record(s), 1 problem(s)"));
+    INFO(cut.output);
+    CHECK(cut.code != 0);
+    CHECK_THAT(cut.output, Catch::Contains("1 record(s), 1 problem(s)"));
     const auto unknown = run_adallava("data check --config " + recipe + " data.max_lenght=40");
-    CHECK(unknown.exit_code != 0);
-    CHECK_THAT(unknown.out, Catch::Contains("max_lenght"));
+    CHECK(unknown.code != 0);
+    CHECK_THAT(unknown.output, Catch::Contains("max_lenght"));
     const auto stray = run_adallava("data check --config " + recipe + " max_length");
-    CHECK(stray.exit_code != 0);
-    CHECK_THAT(stray.out, Catch::Contains("'max_length' is neither an option nor"));
+    CHECK(stray.code != 0);
+    CHECK_THAT(stray.output, Catch::Contains("'max_length' is neither an option nor"));
     const auto lone = run_adallava("data check --data " + dir + "/train.jsonl --tokenizer " +
                                    golden("text/tokenizer.model") + " data.max_length=40");
-    CHECK(lone.exit_code != 0);
-    CHECK_THAT(lone.out, Catch::Contains("needs --config RECIPE"));
+    CHECK(lone.code != 0);
+    CHECK_THAT(lone.output, Catch::Contains("needs --config RECIPE"));
   }
 }

@@ -26,7 +26,7 @@ const std::string& suite_dir() {
   static const std::string dir = [] {
     const std::string d = scratch_dir("train_data_loader") + "/synth";
     const auto r = run_adallava("data synth --out " + d + " --size tiny --seed 3");
-    if (r.exit_code != 0) throw Error("data synth failed: " + r.out);
+    if (r.code != 0) throw Error("data synth failed: " + r.output);
     return d;
   }();
   return dir;

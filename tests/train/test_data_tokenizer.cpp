@@ -34,7 +34,7 @@ const std::string& suite(const std::string& name, int seed, const std::string& s
   const std::string d = scratch_dir("train_data_tokenizer_" + name) + "/synth";
   const auto r =
       run_adallava("data synth --out " + d + " --size " + size + " --seed " + std::to_string(seed));
-  if (r.exit_code != 0) throw Error("data synth failed: " + r.out);
+  if (r.code != 0) throw Error("data synth failed: " + r.output);
   return dirs.emplace(name, d).first->second;
 }
 

@@ -111,11 +111,11 @@ TEST_CASE("2 ranks train to the weights of one process with the same global batc
       " data.eval=" + join_path(dir, "eval.jsonl") + " schedule.eval_every=3u";
 
   auto r = test::run_adallava(train_args(recipe, single, 1) + with_eval);
-  INFO(r.out);
-  REQUIRE(r.exit_code == 0);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
   r = test::run_adallava(train_args(recipe, dp, 2) + with_eval);
-  INFO(r.out);
-  REQUIRE(r.exit_code == 0);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
 
   // Training moved the weights by far more than the tolerance, so equality is not vacuous.
   CHECK(weight_diff(join_path(single, "final"), test::tiny_checkpoint()) > 100 * kWeightTolerance);
@@ -211,12 +211,12 @@ TEST_CASE("a killed rank stops the job with an error; 2 ranks resume from the la
   // Resuming with 2 ranks finishes the schedule at the weights of an uninterrupted single
   // process run.
   auto r = test::run_adallava(train_args(recipe, run, 2) + " --resume auto");
-  INFO(r.out);
-  REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("resumed from"));
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.output, Catch::Contains("resumed from"));
   r = test::run_adallava(train_args(recipe, reference, 1));
-  INFO(r.out);
-  REQUIRE(r.exit_code == 0);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
   CHECK(weight_diff(join_path(run, "final"), join_path(reference, "final")) <= kWeightTolerance);
 }
 
@@ -225,10 +225,10 @@ TEST_CASE("--nproc-per-node: the recipe is checked for the job's world size befo
   const std::string recipe = write_recipe(dir);
   // Global batch 4 is not a multiple of micro batch 2 x 3 ranks.
   auto r = test::run_adallava(train_args(recipe, join_path(dir, "run"), 3));
-  INFO(r.out);
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.out,
+  INFO(r.output);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.output,
              Catch::Contains("schedule.global_batch_size") && Catch::Contains("world size 3"));
-  CHECK_THAT(r.out, !Catch::Contains("[launcher] started"));
+  CHECK_THAT(r.output, !Catch::Contains("[launcher] started"));
   CHECK_FALSE(fs::exists(join_path(dir, "run")));
 }
