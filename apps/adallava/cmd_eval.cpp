@@ -156,6 +156,7 @@ struct PlotOptions {
   std::vector<std::string> results;
   std::string out;
   std::string x_axis = "flops";
+  bool pool = false;
 };
 
 std::function<int()> setup_plot(CLI::App& app, const GlobalOptions&) {
@@ -166,12 +167,20 @@ std::function<int()> setup_plot(CLI::App& app, const GlobalOptions&) {
   app.add_option("--x-axis", options->x_axis, "flops or latency")
       ->check(CLI::IsMember({"flops", "latency"}))
       ->capture_default_str();
+  app.add_flag("--pool", options->pool,
+               "Merge rows of the same model, benchmark and budget into one over all the files' "
+               "questions: for evaluations of disjoint question sets (e.g. synthetic suites of "
+               "different --seed), so that learned-versus-static comparisons pool their questions");
   return [options]() {
     std::vector<eval::ResultRow> rows;
-    for (const auto& path : options->results) {
+    for (size_t i = 0; i < options->results.size(); ++i) {
+      const auto& path = options->results[i];
       auto part = eval::rows_from_json(read_json_file(path), path);
+      // Question ids of different evaluations may coincide; only rows of one file pair.
+      eval::tag_item_ids(part, std::to_string(i));
       rows.insert(rows.end(), part.begin(), part.end());
     }
+    if (options->pool) rows = eval::pool_rows(rows);
     eval::write_results(options->out, rows, options->x_axis);
     spdlog::info("[eval] wrote {}/results.md and plot.svg ({} rows)", options->out, rows.size());
     return 0;

@@ -334,20 +334,96 @@ TEST_CASE("paired comparison: learned minus static plan, question by question, w
   CHECK(md.find("| Ada | Ada first-k | vqav2 | 0.50 | 4 | +40.00 |") != std::string::npos);
 }
 
-TEST_CASE("per-question scores (VQAv2, TextVQA) average to the benchmark's score") {
+TEST_CASE("eval plot --pool: evaluations of disjoint question sets merge into one comparison") {
+  auto row = [](const std::string& model, const std::string& plan, const std::string& benchmark,
+                std::optional<double> value, std::map<std::string, double> scores) {
+    ResultRow r;
+    r.model = model;
+    r.adaptive = plan.empty();
+    r.benchmark = benchmark;
+    r.metric = benchmark == "pope" ? "f1" : "accuracy";
+    r.value = value;
+    r.budget = 0.5;
+    r.checkpoint = "ck";
+    r.static_plan = plan;
+    r.answered = benchmark == "pope" ? 10 : scores.size();
+    r.mean_prefill_flops = benchmark == "pope" ? 1e9 : 2e9;
+    r.per_family = {{"color", *value}};
+    r.item_scores = std::move(scores);
+    return r;
+  };
+  // Two evaluations (e.g. two suite seeds) with the same question ids "1", "2".
+  std::vector<ResultRow> run0 = {
+      row("Ada", "", "gqa", 50.0, {{"1", 100}, {"2", 0}}),
+      row("Ada first-k", "first", "gqa", 0.0, {{"1", 0}, {"2", 0}}),
+      row("Ada", "", "pope", 80.0, {}),
+  };
+  std::vector<ResultRow> run1 = {
+      row("Ada", "", "gqa", 100.0, {{"1", 100}, {"2", 100}}),
+      row("Ada first-k", "first", "gqa", 100.0, {{"1", 100}, {"2", 100}}),
+      row("Ada", "", "pope", 60.0, {}),
+  };
+  run1[2].answered = 30;
+
+  // The files keep what pairing needs.
+  const auto reread = rows_from_json(results_json(run0), "results.json");
+  REQUIRE(reread.size() == 3);
+  CHECK(reread[1].static_plan == "first");
+  CHECK(reread[1].checkpoint == "ck");
+  CHECK(reread[0].item_scores == run0[0].item_scores);
+
+  // Untagged, the coinciding ids are refused rather than paired across evaluations.
+  std::vector<ResultRow> untagged = run0;
+  untagged.insert(untagged.end(), run1.begin(), run1.end());
+  CHECK_THROWS_WITH(pool_rows(untagged), Catch::Contains("question 1 of Ada (gqa, budget 0.50) "
+                                                         "appears in two evaluations"));
+
+  tag_item_ids(run0, "0");
+  tag_item_ids(run1, "1");
+  std::vector<ResultRow> rows = run0;
+  rows.insert(rows.end(), run1.begin(), run1.end());
+  // Without pooling, no row pairs with the other evaluation's questions.
+  for (const auto& c : paired_comparisons(rows)) CHECK(c.questions == 2);
+
+  const auto pooled = pool_rows(rows);
+  REQUIRE(pooled.size() == 3);
+  CHECK(pooled[0].model == "Ada");
+  CHECK(pooled[0].answered == 4);
+  CHECK(*pooled[0].value == Approx(75.0));  // 3 of 4 questions right
+  CHECK(pooled[0].per_family.at("color") == Approx(75.0));
+  CHECK(*pooled[1].value == Approx(50.0));
+  // POPE has no per-question scores: the answered-weighted mean of the two F1s.
+  CHECK(pooled[2].answered == 40);
+  CHECK(*pooled[2].value == Approx((80.0 * 10 + 60.0 * 30) / 40));
+  CHECK(pooled[2].mean_prefill_flops == Approx(1e9));
+  const auto paired = paired_comparisons(pooled);
+  REQUIRE(paired.size() == 1);
+  CHECK(paired[0].questions == 4);
+  CHECK(paired[0].mean_difference == Approx(25.0));  // differences 100, 0, 0, 0
+  CHECK(paired[0].learned_better == 1);
+}
+
+TEST_CASE("per-question scores (VQAv2, GQA, TextVQA, ScienceQA) average to the benchmark's score") {
   const std::string out = test::scratch_dir("eval-runner-items");
   EvaluationRequest r;
-  r.configs = {config_for("vqav2"), config_for("textvqa")};
+  r.configs = {config_for("vqav2"), config_for("gqa"), config_for("textvqa"),
+               config_for("scienceqa")};
   r.models = {{test::golden(kModel), "tiny"}};
   r.vision_tower = test::golden("llava-tiny/clip_vision");
   r.batch_size = 4;
   r.out_dir = out;
   const auto rows = run_evaluation(r);
-  REQUIRE(rows.size() == 2);
+  REQUIRE(rows.size() == 4);
   for (const auto& row : rows) {
     INFO(row.benchmark);
     REQUIRE(row.value.has_value());
-    REQUIRE(row.item_scores.size() == row.answered);
+    // ScienceQA's IMG accuracy counts the questions with an image only.
+    if (row.benchmark == "scienceqa") {
+      CHECK(row.item_scores.size() < row.answered);
+      CHECK(!row.item_scores.empty());
+    } else {
+      REQUIRE(row.item_scores.size() == row.answered);
+    }
     double sum = 0;
     for (const auto& [id, score] : row.item_scores) sum += score;
     CHECK(sum / row.item_scores.size() == Approx(*row.value).margin(1e-9));
@@ -381,7 +457,7 @@ TEST_CASE("per-question scores (VQAv2, TextVQA) average to the benchmark's score
   write_text_file_atomic(edited_path, edited);
   const auto score = score_answers(textvqa, edited_path);
   REQUIRE(score.item_scores.size() == lines.size());
-  const double first_score = score.item_scores.at(scorers::id_key(lines[0]["question_id"]));
+  const double first_score = score.item_scores.at(scorers::id_text(lines[0]["question_id"]));
   CHECK(first_score > 0);
   REQUIRE(score.value.has_value());
   CHECK(*score.value == Approx(first_score / lines.size()).margin(1e-9));

@@ -74,6 +74,23 @@ TEST_CASE("GQA scores match eval.py exactly", "[scorers][gqa]") {
   const auto start = stdout_text.find(marker);
   REQUIRE(start != std::string::npos);
   CHECK(m.report() == stdout_text.substr(start + marker.size()));
+
+  // Per-question scores (for comparing two runs question by question): every balanced question,
+  // 1 exactly where the prediction equals the gold answer, averaging to the accuracy.
+  const auto questions =
+      adallava::read_json_file(golden(kDir + "data/testdev_balanced_questions.json"));
+  REQUIRE(m.item_scores.size() == m.balanced_questions);
+  double sum = 0;
+  for (const auto& [qid, score] : m.item_scores) {
+    INFO("question " << qid);
+    REQUIRE(questions[qid]["isBalanced"].get<bool>());
+    const bool right = expected["predictions"][qid] == questions[qid]["answer"];
+    CHECK(score == (right ? 1.0 : 0.0));
+    sum += score;
+  }
+  CHECK(sum > 0);
+  CHECK(sum < m.item_scores.size());
+  CHECK(100.0 * sum / m.item_scores.size() == Approx(m.accuracy).margin(1e-9));
 }
 
 TEST_CASE("GQA fails on a balanced question without prediction", "[scorers][gqa]") {

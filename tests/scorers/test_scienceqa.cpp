@@ -36,6 +36,20 @@ TEST_CASE("ScienceQA matches upstream per problem", "[scorers][scienceqa]") {
   const auto result_file =
       adallava::read_json_file(golden(dir + "answers/llava-v1.5-synthetic_result.json"));
   CHECK(result_file["acc"].get<double>() == m.acc);
+
+  // Per-question scores of the image problems (the population of IMG accuracy), for comparing
+  // two runs question by question: 1 exactly where the parsed choice is the problem's answer.
+  const auto problems = adallava::read_json_file(golden(dir + "problems.json"));
+  REQUIRE(m.img_item_scores.size() == m.img_total);
+  size_t img_correct = 0;
+  for (const auto& [pid, score] : m.img_item_scores) {
+    INFO("problem " << pid);
+    CHECK(score == (m.results.at(pid) == problems[pid]["answer"].get<int>() ? 1.0 : 0.0));
+    img_correct += score == 1.0;
+  }
+  CHECK(img_correct == m.img_correct);
+  CHECK(img_correct > 0);
+  CHECK(img_correct < m.img_total);
 }
 
 TEST_CASE("ScienceQA answer parsing rules", "[scorers][scienceqa]") {

@@ -1,5 +1,6 @@
 #include "eval/runner/results.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -293,6 +294,9 @@ nlohmann::ordered_json results_json(const std::vector<ResultRow>& rows) {
     }
     j["per_family"] = r.per_family;
     j["answers"] = r.answers_path;
+    if (!r.checkpoint.empty()) j["checkpoint"] = r.checkpoint;
+    if (!r.static_plan.empty()) j["static_plan"] = r.static_plan;
+    if (!r.item_scores.empty()) j["item_scores"] = r.item_scores;
     out.push_back(std::move(j));
   }
   return {{"results", out}};
@@ -320,6 +324,10 @@ std::vector<ResultRow> rows_from_json(const nlohmann::json& j, const std::string
       if (e.contains("per_family"))
         r.per_family = e["per_family"].get<std::map<std::string, double>>();
       r.answers_path = e.value("answers", std::string());
+      r.checkpoint = e.value("checkpoint", std::string());
+      r.static_plan = e.value("static_plan", std::string());
+      if (e.contains("item_scores"))
+        r.item_scores = e["item_scores"].get<std::map<std::string, double>>();
       if (e.contains("deadline_ms")) {
         r.deadline_ms = e["deadline_ms"].get<double>();
         r.met_share = e.at("met_share").get<double>();
@@ -335,6 +343,94 @@ std::vector<ResultRow> rows_from_json(const nlohmann::json& j, const std::string
     fail("{}: bad results entry: {}", source, ex.what());
   }
   return rows;
+}
+
+void tag_item_ids(std::vector<ResultRow>& rows, const std::string& tag) {
+  for (auto& r : rows) {
+    std::map<std::string, double> tagged;
+    for (const auto& [id, score] : r.item_scores) tagged.emplace(tag + "/" + id, score);
+    r.item_scores = std::move(tagged);
+  }
+}
+
+std::vector<ResultRow> pool_rows(const std::vector<ResultRow>& rows) {
+  // Rows of one pool, in first-seen order of their key.
+  std::vector<std::vector<const ResultRow*>> pools;
+  for (const auto& r : rows) {
+    auto same = [&](const std::vector<const ResultRow*>& p) {
+      const ResultRow& f = *p.front();
+      return f.model == r.model && f.benchmark == r.benchmark && f.deadline_ms == r.deadline_ms &&
+             (r.deadline_ms || f.budget == r.budget);
+    };
+    auto it = std::find_if(pools.begin(), pools.end(), same);
+    if (it == pools.end())
+      pools.push_back({&r});
+    else
+      it->push_back(&r);
+  }
+  std::vector<ResultRow> out;
+  for (const auto& pool : pools) {
+    ResultRow p = *pool.front();
+    p.answers_path.clear();
+    p.per_family.clear();
+    p.item_scores.clear();
+    size_t answered = 0;
+    for (const auto* r : pool) answered += r->answered;
+    p.answered = answered;
+    const double n = std::max<size_t>(1, answered);
+    auto weighted = [&](auto field) {
+      double sum = 0;
+      for (const auto* r : pool) sum += field(*r) * r->answered;
+      return sum / n;
+    };
+    p.mean_prefill_flops = weighted([](const ResultRow& r) { return r.mean_prefill_flops; });
+    p.mean_flops = weighted([](const ResultRow& r) { return r.mean_flops; });
+    p.mean_latency_ms = weighted([](const ResultRow& r) { return r.mean_latency_ms; });
+    p.ms_per_question = weighted([](const ResultRow& r) { return r.ms_per_question; });
+    p.mean_new_tokens = weighted([](const ResultRow& r) { return r.mean_new_tokens; });
+    if (p.deadline_ms) {
+      p.budget = weighted([](const ResultRow& r) { return r.budget; });
+      p.met_share = weighted([](const ResultRow& r) { return r.met_share; });
+      p.mean_measured_ms = weighted([](const ResultRow& r) { return r.mean_measured_ms; });
+      p.mean_predicted_ms = weighted([](const ResultRow& r) { return r.mean_predicted_ms; });
+      p.infeasible = 0;
+      for (const auto* r : pool) {
+        p.budget_min = std::min(p.budget_min, r->budget_min);
+        p.budget_max = std::max(p.budget_max, r->budget_max);
+        p.infeasible += r->infeasible;
+      }
+    }
+    bool every_item_scored = true, every_value = true;
+    double value_sum = 0;
+    std::map<std::string, double> family_sum, family_weight;
+    for (const auto* r : pool) {
+      every_item_scored = every_item_scored && !r->item_scores.empty();
+      every_value = every_value && r->value && std::isfinite(*r->value);
+      if (r->value) value_sum += *r->value * r->answered;
+      for (const auto& [id, score] : r->item_scores) {
+        if (!p.item_scores.emplace(id, score).second)
+          fail(
+              "eval plot: question {} of {} ({}, budget {}) appears in two evaluations; tag "
+              "each evaluation's ids apart before pooling",
+              id, r->model, r->benchmark, r->setting_label());
+      }
+      for (const auto& [family, v] : r->per_family) {
+        family_sum[family] += v * r->answered;
+        family_weight[family] += static_cast<double>(r->answered);
+      }
+    }
+    for (const auto& [family, sum] : family_sum)
+      if (family_weight[family] > 0) p.per_family[family] = sum / family_weight[family];
+    if (every_item_scored) {
+      double sum = 0;
+      for (const auto& [id, score] : p.item_scores) sum += score;
+      p.value = sum / p.item_scores.size();
+    } else {
+      p.value = every_value ? std::optional<double>(value_sum / n) : std::nullopt;
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 void write_results(const std::string& dir, const std::vector<ResultRow>& rows,

@@ -26,7 +26,8 @@ struct ResultRow {
   std::map<std::string, double> per_family;
   std::string answers_path;
   // Pairing of a static-plan baseline with its learned-scheduler row (same checkpoint, benchmark
-  // and budget) for the paired comparison; per-question scores are not written to the files.
+  // and budget) for the paired comparison; results.json keeps them so that `eval plot` can pair
+  // and pool rows of earlier evaluations.
   std::string checkpoint;
   std::string static_plan;  // "" = the learned scheduler (or a plain model)
   std::map<std::string, double> item_scores;
@@ -64,6 +65,17 @@ std::string results_markdown(const std::vector<ResultRow>& rows);
 std::string results_csv(const std::vector<ResultRow>& rows);
 nlohmann::ordered_json results_json(const std::vector<ResultRow>& rows);
 std::vector<ResultRow> rows_from_json(const nlohmann::json& j, const std::string& source);
+
+// Prefixes every per-question id with `tag` ("<tag>/<id>"), so that rows read from different
+// evaluations never pair with each other's questions (their ids may coincide).
+void tag_item_ids(std::vector<ResultRow>& rows, const std::string& tag);
+
+// One row per (model, benchmark, budget or deadline) over evaluations of disjoint question sets,
+// e.g. synthetic suites generated with different seeds (ids tagged apart by tag_item_ids first).
+// The score is the mean over all questions where per-question scores exist; otherwise (POPE F1,
+// MME, MMBench) the answered-weighted mean of the evaluations' scores. Costs, families and
+// deadline statistics are answered-weighted means, budget ranges the union.
+std::vector<ResultRow> pool_rows(const std::vector<ResultRow>& rows);
 
 // Writes results.md, results.csv, results.json and plot.svg into `dir`.
 void write_results(const std::string& dir, const std::vector<ResultRow>& rows,

@@ -118,8 +118,6 @@ BenchmarkScore score_answers(const EvalConfig& c, const std::string& answers_pat
   request.answers = answers_path;
   request.annotations = c.resolve(c.annotations);
   request.questions = c.resolve(c.score_questions);
-  // TextVQA's per-question scores pair learned and static plans; they leave metrics.json as is.
-  request.with_items = c.benchmark == "textvqa";
   std::optional<scorers::ScoreResult> subset;
   if (c.benchmark == "mme") subset = score_mme_subset(c, answers_path);
   const auto result = subset ? *subset : scorers::score_benchmark(request);
@@ -127,12 +125,7 @@ BenchmarkScore score_answers(const EvalConfig& c, const std::string& answers_pat
   s.metrics = result.metrics;
   s.report = result.report;
   s.submission = result.submission;
-  if (s.metrics.contains("items")) {
-    for (const auto& item : s.metrics["items"])
-      s.item_scores[scorers::id_key(nlohmann::json(item["question_id"]))] =
-          100.0 * item["score"].get<double>();
-    s.metrics.erase("items");
-  }
+  for (const auto& [id, score] : result.item_scores) s.item_scores[id] = 100.0 * score;
   const auto& m = s.metrics;
   if (c.benchmark == "vqav2") {
     s.metric = "vqa_accuracy";

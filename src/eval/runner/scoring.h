@@ -25,8 +25,8 @@ struct BenchmarkScore {
   // Accuracy (0-100) per question family/category where the benchmark gives one.
   std::map<std::string, double> per_family;
   // Score (0-100) of each answered question by question id, where the metric is a mean over
-  // questions (VQAv2's local VQA accuracy, TextVQA's accuracy); empty otherwise. Pairs runs
-  // question by question.
+  // questions (VQAv2's local VQA accuracy, GQA, TextVQA, ScienceQA-IMG); empty otherwise. Pairs
+  // runs question by question.
   std::map<std::string, double> item_scores;
 };
 

@@ -7,11 +7,11 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/py_text.h"
 #include "eval/scorers/gqa.h"
 #include "eval/scorers/mmbench.h"
 #include "eval/scorers/mme.h"
 #include "eval/scorers/pope.h"
-#include "common/py_text.h"
 #include "eval/scorers/scienceqa.h"
 #include "eval/scorers/textvqa.h"
 #include "eval/scorers/vqav2.h"
@@ -51,7 +51,7 @@ ScoreResult score_vqav2(const ScoreRequest& r) {
   require_annotations(r, "the test split llava_vqav2_mscoco_test2015.jsonl");
   const auto sub =
       convert_vqav2_files(r.answers, file_in(r, {"llava_vqav2_mscoco_test2015.jsonl"}));
-  return {sub.to_json(), sub.summary_line() + "\n", sub.upload_text()};
+  return {sub.to_json(), sub.summary_line() + "\n", sub.upload_text(), {}};
 }
 
 ScoreResult score_textvqa_request(const ScoreRequest& r) {
@@ -59,7 +59,10 @@ ScoreResult score_textvqa_request(const ScoreRequest& r) {
   const auto m = score_textvqa_files(r.answers, file_in(r, {"TextVQA_0.5.1_val.json"}));
   const std::string report = fmt::format("Samples: {}\nAccuracy: {}%\n", m.vqa.samples,
                                          py::fixed(100.0 * m.vqa.accuracy, 2));
-  return {m.to_json(r.with_items), report, ""};
+  std::map<std::string, double> item_scores;
+  for (size_t i = 0; i < m.vqa.items.size(); ++i)
+    item_scores[m.question_ids[i]] = m.vqa.items[i].score;
+  return {m.to_json(r.with_items), report, "", std::move(item_scores)};
 }
 
 ScoreResult score_gqa_request(const ScoreRequest& r) {
@@ -75,14 +78,14 @@ ScoreResult score_gqa_request(const ScoreRequest& r) {
     if (file_exists(candidate)) choices = candidate;
   }
   const auto m = score_gqa_files(r.answers, questions, choices);
-  return {m.to_json(), m.report(), ""};
+  return {m.to_json(), m.report(), "", m.item_scores};
 }
 
 ScoreResult score_scienceqa_request(const ScoreRequest& r) {
   require_annotations(r, "the folder with problems.json and pid_splits.json");
   const std::string base = dir_exists(r.annotations) ? r.annotations : parent_dir(r.annotations);
   const auto m = score_scienceqa_files(r.answers, base);
-  return {m.to_json(r.with_items), m.report() + "\n", ""};
+  return {m.to_json(r.with_items), m.report() + "\n", "", m.img_item_scores};
 }
 
 ScoreResult score_pope_request(const ScoreRequest& r) {
@@ -113,19 +116,19 @@ ScoreResult score_pope_request(const ScoreRequest& r) {
     report += s.summary_line() + "\n====================================\n";
   }
   report += fmt::format("Mean F1 over splits: {}\n", py::fixed(100 * m.mean_f1, 2));
-  return {m.to_json(), report, ""};
+  return {m.to_json(), report, "", {}};
 }
 
 ScoreResult score_mme_request(const ScoreRequest& r) {
   if (dir_exists(r.answers)) {  // already converted: eval_tool/answers/<model>/
     const auto m = score_mme_results_dir(r.answers);
-    return {m.to_json(), m.report(), ""};
+    return {m.to_json(), m.report(), "", {}};
   }
   require_annotations(r, "MME_Benchmark_release_version or its parent folder");
   std::string release = join_path(r.annotations, "MME_Benchmark_release_version");
   if (!dir_exists(release)) release = r.annotations;
   const auto m = score_mme_files(r.answers, release);
-  return {m.to_json(), m.report(), ""};
+  return {m.to_json(), m.report(), "", {}};
 }
 
 ScoreResult score_mmbench_request(const ScoreRequest& r) {
@@ -139,7 +142,7 @@ ScoreResult score_mmbench_request(const ScoreRequest& r) {
       fmt::format("Per-answer accuracy: {}% ({}/{}), unparsed answers: {}, unanswered rows: {}\n",
                   py::fixed(m.per_answer.accuracy, 2), m.per_answer.correct, m.per_answer.total,
                   m.unparsed, m.unanswered_rows);
-  return {m.to_json(), report, ""};
+  return {m.to_json(), report, "", {}};
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // upstream script prints.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ struct ScoreResult {
   MetricsJson metrics;
   std::string report;      // human-readable lines, as the upstream script prints them
   std::string submission;  // VQAv2: the upload JSON (empty for other benchmarks)
+  // Score (0-1) of each question by question id (id_text) where the headline metric is a mean over
+  // questions: TextVQA, GQA, ScienceQA's image questions (VQAv2's local accuracy is computed
+  // by the eval runner). Lets two runs be compared question by question.
+  std::map<std::string, double> item_scores;
 };
 
 // Throws adallava::Error for unknown benchmarks (listing the known ones) and bad inputs.

@@ -131,6 +131,7 @@ GqaMetrics score_gqa(const nlohmann::ordered_json& questions,
   std::map<std::string, std::vector<double>> structural, semantic;
   std::map<int, std::vector<double>> length, steps;
   OrderedGroups gold_dist, predicted_dist;
+  std::map<std::string, double> item_scores;
 
   for (auto it = questions.begin(); it != questions.end(); ++it) {
     const std::string& qid = it.key();
@@ -163,6 +164,7 @@ GqaMetrics score_gqa(const nlohmann::ordered_json& questions,
     const std::string structural_type = q["types"]["structural"].get<std::string>();
 
     accuracy.push_back(score);
+    item_scores[qid] = score;
     length[static_cast<int>(py::split_whitespace(q["question"].get<std::string>()).size())]
         .push_back(score);
     steps[steps_number(q["semantic"])].push_back(score);
@@ -199,6 +201,7 @@ GqaMetrics score_gqa(const nlohmann::ordered_json& questions,
   m.per_semantic_type = buckets(semantic);
   m.per_length = buckets(length);
   m.per_steps = buckets(steps);
+  m.item_scores = std::move(item_scores);
   return m;
 }
 

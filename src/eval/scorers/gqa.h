@@ -33,6 +33,7 @@ struct GqaMetrics {
   size_t balanced_questions = 0;
   std::map<std::string, GqaBucket> per_structural_type, per_semantic_type;
   std::map<int, GqaBucket> per_length, per_steps;
+  std::map<std::string, double> item_scores;  // balanced question id -> 0 or 1
   MetricsJson to_json() const;
   std::string report() const;  // eval.py's score lines
 };

@@ -87,6 +87,7 @@ ScienceQaMetrics score_scienceqa(const std::vector<AnswerRecord>& answers,
     m.correct += correct;
     m.img_total += multimodal;
     m.img_correct += multimodal && correct;
+    if (multimodal) m.img_item_scores[problem.id] = correct ? 1.0 : 0.0;
   }
   m.acc = ratio(static_cast<double>(m.correct), static_cast<double>(m.total)) * 100;
   m.img_accuracy =

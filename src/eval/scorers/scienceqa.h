@@ -29,10 +29,11 @@ int scienceqa_choice_index(const std::string& parsed, size_t num_choices);
 struct ScienceQaMetrics {
   size_t total = 0, correct = 0;
   size_t img_total = 0, img_correct = 0;
-  double acc = 0;                             // percent (upstream's `acc`)
-  double img_accuracy = 0;                    // percent; NaN without image questions
-  std::map<std::string, std::string> parsed;  // problem id -> letter or FAILED
-  std::map<std::string, int> results;         // problem id -> choice index or -1
+  double acc = 0;                                 // percent (upstream's `acc`)
+  double img_accuracy = 0;                        // percent; NaN without image questions
+  std::map<std::string, std::string> parsed;      // problem id -> letter or FAILED
+  std::map<std::string, int> results;             // problem id -> choice index or -1
+  std::map<std::string, double> img_item_scores;  // image problem id -> 0 or 1
   MetricsJson to_json(bool with_items = false) const;
   std::string report() const;  // upstream's printed line
 };
