@@ -103,6 +103,20 @@ TEST_CASE("the whole suite in one invocation: answers, scores, tables and plot")
   const auto p = run("eval plot --results " + out + "/results.json --out " + out + "/combined");
   CHECK(p.code == 0);
   CHECK(fs::exists(out + "/combined/plot.svg"));
+  // --pool: the same evaluation given twice pools into rows with twice the answers and the same
+  // scores (its question ids are kept apart per file).
+  const auto pooled = run("eval plot --pool --results " + out + "/results.json --results " + out +
+                          "/results.json --out " + out + "/pooled");
+  INFO(pooled.output);
+  REQUIRE(pooled.code == 0);
+  const auto pooled_json = read_json_file(out + "/pooled/results.json");
+  REQUIRE(pooled_json["results"].size() == 7);
+  for (size_t i = 0; i < 7; ++i) {
+    INFO(json["results"][i]["benchmark"]);
+    CHECK(pooled_json["results"][i]["answered"] == 2 * json["results"][i]["answered"].get<int>());
+    CHECK(pooled_json["results"][i]["value"].get<double>() ==
+          Approx(json["results"][i]["value"].get<double>()).margin(1e-9));
+  }
 }
 
 TEST_CASE("bad input: one line naming the problem, exit 1") {
