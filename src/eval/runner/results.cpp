@@ -353,8 +353,74 @@ void tag_item_ids(std::vector<ResultRow>& rows, const std::string& tag) {
   }
 }
 
+namespace {
+
+// One row over the rows of one (model, benchmark, setting): see pool_rows.
+ResultRow pooled_row(const std::vector<const ResultRow*>& pool) {
+  ResultRow p = *pool.front();
+  p.answers_path.clear();
+  p.per_family.clear();
+  p.item_scores.clear();
+  p.answered = 0;
+  for (const auto* r : pool) p.answered += r->answered;
+  const double n = std::max<size_t>(1, p.answered);
+  auto weighted = [&](double ResultRow::*field) {
+    double sum = 0;
+    for (const auto* r : pool) sum += r->*field * r->answered;
+    return sum / n;
+  };
+  p.mean_prefill_flops = weighted(&ResultRow::mean_prefill_flops);
+  p.mean_flops = weighted(&ResultRow::mean_flops);
+  p.mean_latency_ms = weighted(&ResultRow::mean_latency_ms);
+  p.ms_per_question = weighted(&ResultRow::ms_per_question);
+  p.mean_new_tokens = weighted(&ResultRow::mean_new_tokens);
+  if (p.deadline_ms) {
+    p.budget = weighted(&ResultRow::budget);
+    p.met_share = weighted(&ResultRow::met_share);
+    p.mean_measured_ms = weighted(&ResultRow::mean_measured_ms);
+    p.mean_predicted_ms = weighted(&ResultRow::mean_predicted_ms);
+    p.infeasible = 0;
+    for (const auto* r : pool) {
+      p.budget_min = std::min(p.budget_min, r->budget_min);
+      p.budget_max = std::max(p.budget_max, r->budget_max);
+      p.infeasible += r->infeasible;
+    }
+  }
+  bool every_item_scored = true, every_value = true;
+  double value_sum = 0;
+  std::map<std::string, double> family_sum, family_weight;
+  for (const auto* r : pool) {
+    every_item_scored = every_item_scored && !r->item_scores.empty();
+    every_value = every_value && r->value && std::isfinite(*r->value);
+    if (r->value) value_sum += *r->value * r->answered;
+    for (const auto& [id, score] : r->item_scores) {
+      if (!p.item_scores.emplace(id, score).second)
+        fail(
+            "eval plot: question {} of {} ({}, budget {}) appears in two evaluations; tag "
+            "each evaluation's ids apart before pooling",
+            id, r->model, r->benchmark, r->setting_label());
+    }
+    for (const auto& [family, v] : r->per_family) {
+      family_sum[family] += v * r->answered;
+      family_weight[family] += static_cast<double>(r->answered);
+    }
+  }
+  for (const auto& [family, sum] : family_sum)
+    if (family_weight[family] > 0) p.per_family[family] = sum / family_weight[family];
+  if (every_item_scored) {
+    double sum = 0;
+    for (const auto& [id, score] : p.item_scores) sum += score;
+    p.value = sum / p.item_scores.size();
+  } else {
+    p.value = every_value ? std::optional<double>(value_sum / n) : std::nullopt;
+  }
+  return p;
+}
+
+}  // namespace
+
 std::vector<ResultRow> pool_rows(const std::vector<ResultRow>& rows) {
-  // Rows of one pool, in first-seen order of their key.
+  // The rows of each pool, pools in first-seen order of their key.
   std::vector<std::vector<const ResultRow*>> pools;
   for (const auto& r : rows) {
     auto same = [&](const std::vector<const ResultRow*>& p) {
@@ -369,67 +435,7 @@ std::vector<ResultRow> pool_rows(const std::vector<ResultRow>& rows) {
       it->push_back(&r);
   }
   std::vector<ResultRow> out;
-  for (const auto& pool : pools) {
-    ResultRow p = *pool.front();
-    p.answers_path.clear();
-    p.per_family.clear();
-    p.item_scores.clear();
-    size_t answered = 0;
-    for (const auto* r : pool) answered += r->answered;
-    p.answered = answered;
-    const double n = std::max<size_t>(1, answered);
-    auto weighted = [&](auto field) {
-      double sum = 0;
-      for (const auto* r : pool) sum += field(*r) * r->answered;
-      return sum / n;
-    };
-    p.mean_prefill_flops = weighted([](const ResultRow& r) { return r.mean_prefill_flops; });
-    p.mean_flops = weighted([](const ResultRow& r) { return r.mean_flops; });
-    p.mean_latency_ms = weighted([](const ResultRow& r) { return r.mean_latency_ms; });
-    p.ms_per_question = weighted([](const ResultRow& r) { return r.ms_per_question; });
-    p.mean_new_tokens = weighted([](const ResultRow& r) { return r.mean_new_tokens; });
-    if (p.deadline_ms) {
-      p.budget = weighted([](const ResultRow& r) { return r.budget; });
-      p.met_share = weighted([](const ResultRow& r) { return r.met_share; });
-      p.mean_measured_ms = weighted([](const ResultRow& r) { return r.mean_measured_ms; });
-      p.mean_predicted_ms = weighted([](const ResultRow& r) { return r.mean_predicted_ms; });
-      p.infeasible = 0;
-      for (const auto* r : pool) {
-        p.budget_min = std::min(p.budget_min, r->budget_min);
-        p.budget_max = std::max(p.budget_max, r->budget_max);
-        p.infeasible += r->infeasible;
-      }
-    }
-    bool every_item_scored = true, every_value = true;
-    double value_sum = 0;
-    std::map<std::string, double> family_sum, family_weight;
-    for (const auto* r : pool) {
-      every_item_scored = every_item_scored && !r->item_scores.empty();
-      every_value = every_value && r->value && std::isfinite(*r->value);
-      if (r->value) value_sum += *r->value * r->answered;
-      for (const auto& [id, score] : r->item_scores) {
-        if (!p.item_scores.emplace(id, score).second)
-          fail(
-              "eval plot: question {} of {} ({}, budget {}) appears in two evaluations; tag "
-              "each evaluation's ids apart before pooling",
-              id, r->model, r->benchmark, r->setting_label());
-      }
-      for (const auto& [family, v] : r->per_family) {
-        family_sum[family] += v * r->answered;
-        family_weight[family] += static_cast<double>(r->answered);
-      }
-    }
-    for (const auto& [family, sum] : family_sum)
-      if (family_weight[family] > 0) p.per_family[family] = sum / family_weight[family];
-    if (every_item_scored) {
-      double sum = 0;
-      for (const auto& [id, score] : p.item_scores) sum += score;
-      p.value = sum / p.item_scores.size();
-    } else {
-      p.value = every_value ? std::optional<double>(value_sum / n) : std::nullopt;
-    }
-    out.push_back(std::move(p));
-  }
+  for (const auto& pool : pools) out.push_back(pooled_row(pool));
   return out;
 }
 
