@@ -7,7 +7,8 @@
 # pools the seeds with `adallava eval plot --pool` and prints the pooled learned-minus-static
 # table: every question is paired with itself under both plans, and the seeds add questions.
 #
-# usage: scripts/plan_comparison.sh [SEEDS]       (default 0,1,2,3,4,5)
+# usage: scripts/plan_comparison.sh [SEEDS]       (default 0,1,2,3,4,5; about 10 minutes per seed
+#        on 2 cores, one seed at a time: two evaluations side by side oversubscribe the cores)
 # env:   ADALLAVA_BIN (default build/apps/adallava/adallava)
 #        MODELS (default runs/main/runs: the folder holding demo-adallava-{L,H} and demo-stage2)
 #        OUT (default plan_comparison)
