@@ -371,6 +371,15 @@ TEST_CASE("eval plot --pool: evaluations of disjoint question sets merge into on
   CHECK(reread[1].static_plan == "first");
   CHECK(reread[1].checkpoint == "ck");
   CHECK(reread[0].item_scores == run0[0].item_scores);
+  // A hand-edited file: the error names the file, the entry and the field.
+  auto bad = results_json(run0);
+  bad["results"][1]["item_scores"] = {{"1", "right"}};
+  CHECK_THROWS_WITH(rows_from_json(bad, "results.json"),
+                    Catch::Contains("results.json: results[1].item_scores:"));
+  bad["results"][1].erase("item_scores");
+  bad["results"][1].erase("answered");
+  CHECK_THROWS_WITH(rows_from_json(bad, "results.json"),
+                    Catch::Contains("results.json: results[1].answered:"));
 
   // Untagged, the coinciding ids are refused rather than paired across evaluations.
   std::vector<ResultRow> untagged = run0;

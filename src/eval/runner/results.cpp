@@ -306,41 +306,51 @@ std::vector<ResultRow> rows_from_json(const nlohmann::json& j, const std::string
   if (!j.is_object() || !j.contains("results") || !j["results"].is_array())
     fail("{}: expected {{\"results\": [...]}} as written by `adallava eval`", source);
   std::vector<ResultRow> rows;
+  // The entry and field being read, for the error message.
+  size_t index = 0;
+  std::string field;
   try {
     for (const auto& e : j["results"]) {
+      auto need = [&](const char* key) -> const nlohmann::json& {
+        field = key;
+        return e.at(key);
+      };
+      auto or_default = [&](const char* key, auto fallback) {
+        field = key;
+        return e.contains(key) ? e[key].get<decltype(fallback)>() : fallback;
+      };
       ResultRow r;
-      r.model = e.at("model").get<std::string>();
-      r.adaptive = e.at("adaptive").get<bool>();
-      r.benchmark = e.at("benchmark").get<std::string>();
-      r.budget = e.at("budget").get<double>();
-      r.metric = e.at("metric").get<std::string>();
-      if (e.at("value").is_number()) r.value = e["value"].get<double>();
-      r.answered = e.at("answered").get<size_t>();
-      r.mean_prefill_flops = e.at("mean_prefill_flops").get<double>();
-      r.mean_flops = e.at("mean_flops").get<double>();
-      r.mean_latency_ms = e.at("mean_latency_ms").get<double>();
-      r.ms_per_question = e.value("ms_per_question", 0.0);
-      r.mean_new_tokens = e.value("mean_new_tokens", 0.0);
-      if (e.contains("per_family"))
-        r.per_family = e["per_family"].get<std::map<std::string, double>>();
-      r.answers_path = e.value("answers", std::string());
-      r.checkpoint = e.value("checkpoint", std::string());
-      r.static_plan = e.value("static_plan", std::string());
-      if (e.contains("item_scores"))
-        r.item_scores = e["item_scores"].get<std::map<std::string, double>>();
+      r.model = need("model").get<std::string>();
+      r.adaptive = need("adaptive").get<bool>();
+      r.benchmark = need("benchmark").get<std::string>();
+      r.budget = need("budget").get<double>();
+      r.metric = need("metric").get<std::string>();
+      if (need("value").is_number()) r.value = e["value"].get<double>();
+      r.answered = need("answered").get<size_t>();
+      r.mean_prefill_flops = need("mean_prefill_flops").get<double>();
+      r.mean_flops = need("mean_flops").get<double>();
+      r.mean_latency_ms = need("mean_latency_ms").get<double>();
+      r.ms_per_question = or_default("ms_per_question", 0.0);
+      r.mean_new_tokens = or_default("mean_new_tokens", 0.0);
+      r.per_family = or_default("per_family", std::map<std::string, double>());
+      r.answers_path = or_default("answers", std::string());
+      r.checkpoint = or_default("checkpoint", std::string());
+      r.static_plan = or_default("static_plan", std::string());
+      r.item_scores = or_default("item_scores", std::map<std::string, double>());
       if (e.contains("deadline_ms")) {
-        r.deadline_ms = e["deadline_ms"].get<double>();
-        r.met_share = e.at("met_share").get<double>();
-        r.budget_min = e.at("budget_min").get<double>();
-        r.budget_max = e.at("budget_max").get<double>();
-        r.mean_measured_ms = e.at("mean_measured_ms").get<double>();
-        r.mean_predicted_ms = e.at("mean_predicted_ms").get<double>();
-        r.infeasible = e.at("infeasible").get<size_t>();
+        r.deadline_ms = need("deadline_ms").get<double>();
+        r.met_share = need("met_share").get<double>();
+        r.budget_min = need("budget_min").get<double>();
+        r.budget_max = need("budget_max").get<double>();
+        r.mean_measured_ms = need("mean_measured_ms").get<double>();
+        r.mean_predicted_ms = need("mean_predicted_ms").get<double>();
+        r.infeasible = need("infeasible").get<size_t>();
       }
       rows.push_back(std::move(r));
+      ++index;
     }
   } catch (const nlohmann::json::exception& ex) {
-    fail("{}: bad results entry: {}", source, ex.what());
+    fail("{}: results[{}].{}: {}", source, index, field, ex.what());
   }
   return rows;
 }
