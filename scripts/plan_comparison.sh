@@ -6,6 +6,7 @@
 # stage-2 LLaVA on each (learned plan, first-k plan, fixed random plan, at five budgets), then
 # pools the seeds with `adallava eval plot --pool` and prints the pooled learned-minus-static
 # table: every question is paired with itself under both plans, and the seeds add questions.
+# It ends with scripts/plan_summary.py's compact table and counts (ahead, level, behind).
 #
 # usage: scripts/plan_comparison.sh [SEEDS]       (default 0,1,2,3,4,5; about 10 minutes per seed
 #        on 2 cores, one seed at a time: two evaluations side by side oversubscribe the cores)
@@ -42,4 +43,7 @@ done
 "$bin" eval plot --pool "${results[@]}" --out "$out/pooled"
 sed -n '/^## Scores per budget/,/^## Details/p' "$out/pooled/results.md" | sed '$d'
 sed -n '/^## Learned scheduler/,/^## Per family/p' "$out/pooled/results.md" | sed '$d'
+echo
+# The compact table and counts of docs/demo.md.
+python3 "$here/scripts/plan_summary.py" "$out/pooled/results.md"
 echo "(pooled tables and plot in $out/pooled; each seed's in $out/eval-<seed>)"

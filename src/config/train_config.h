@@ -127,6 +127,7 @@ struct AdaptiveConfig {
   int64_t num_prefix_layers = 0;
   int64_t scheduler_rank = 0;
   double tau = 0;
+  double min_train_budget = 0;
 };
 
 struct DistributedConfig {

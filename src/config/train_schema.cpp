@@ -353,6 +353,13 @@ void add_adaptive_keys(Schema& s) {
             .at_most(1000)
             .def(5.0)
             .help("Gumbel-softmax temperature of plan sampling (constant, as upstream)."));
+  s.add(key(KEY(adaptive.min_train_budget))
+            .at_least(0)
+            .at_most(1)
+            .def(0.0)
+            .help("Lowest training budget: levels are drawn uniformly from those at or above it "
+                  "(0 = every level, as upstream, whose prefix is half the LLM so that its "
+                  "levels span budgets 0.5-1)."));
 }
 
 void add_runtime_keys(Schema& s) {

@@ -41,10 +41,22 @@ adaptive::Scheduler prepare_adaptive_model(model::LlavaForCausalLM& model,
 }
 
 AdaLlavaObjective::AdaLlavaObjective(model::LlavaForCausalLM model, CheckpointAssets assets,
-                                     adaptive::Scheduler scheduler, double tau)
+                                     adaptive::Scheduler scheduler, double tau,
+                                     double min_train_budget)
     : LlavaObjective(std::move(model), std::move(assets)),
       scheduler_(std::move(scheduler)),
-      tau_(tau) {}
+      tau_(tau),
+      min_units_(adaptive::units_for_budget(min_train_budget, scheduler_->spec)) {}
+
+std::vector<int64_t> sample_unit_counts(size_t samples, int64_t min_units, int64_t max_units,
+                                        at::Generator& rng) {
+  if (min_units < 0 || min_units > max_units)
+    fail("trainer: no budget level to draw in [{}, {}]", min_units, max_units);
+  std::vector<int64_t> k;
+  for (size_t i = 0; i < samples; ++i)
+    k.push_back(min_units + torch::randint(max_units - min_units + 1, {1}, rng).item<int64_t>());
+  return k;
+}
 
 std::string AdaLlavaObjective::group_of(const std::string& name) const {
   if (name.rfind("scheduler.scheduler_up_proj.", 0) == 0) return "latency_encoder";
@@ -59,10 +71,8 @@ LossOutput AdaLlavaObjective::forward(const TrainBatch& batch, at::Generator& rn
   if (!batch.images.empty()) features = m->encode_images(torch::stack(batch.images)).unbind(0);
   auto inputs = m->prepare_inputs(batch.samples, features, model::PaddingSide::Right);
   if (!inputs.labels.defined()) fail("trainer: micro-batch samples carry no labels");
-  const int64_t levels = scheduler_->spec.switchable_units() + 1;
-  std::vector<int64_t> k;
-  for (size_t i = 0; i < batch.samples.size(); ++i)
-    k.push_back(torch::randint(levels, {1}, rng).item<int64_t>());
+  const auto k = sample_unit_counts(batch.samples.size(), min_units_,
+                                    scheduler_->spec.switchable_units(), rng);
   auto out =
       adaptive::training_forward(*m, scheduler_, inputs, k, tau_, adaptive::gumbel_noise(rng));
   LossOutput loss = shifted_cross_entropy(out.logits, out.labels);

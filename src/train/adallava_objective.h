@@ -14,12 +14,17 @@ namespace adallava::train {
 adaptive::Scheduler prepare_adaptive_model(model::LlavaForCausalLM& model,
                                            const config::TrainConfig& cfg);
 
+// One unit count per sample, uniform over {min_units..max_units}.
+std::vector<int64_t> sample_unit_counts(size_t samples, int64_t min_units, int64_t max_units,
+                                        at::Generator& rng);
+
 class AdaLlavaObjective : public LlavaObjective {
  public:
+  // min_train_budget: budgets below it are not trained (their levels are never drawn).
   AdaLlavaObjective(model::LlavaForCausalLM model, CheckpointAssets assets,
-                    adaptive::Scheduler scheduler, double tau);
-  // Budgets: one unit count per sample, uniform over {0..N_s} (the official training levels
-  // (N_prefix + k) / N_total); Gumbel noise from `rng`.
+                    adaptive::Scheduler scheduler, double tau, double min_train_budget = 0.0);
+  // Budgets: one unit count per sample, uniform over {k(min_train_budget)..N_s} (the official
+  // training levels (N_prefix + k) / N_total are {0..N_s}); Gumbel noise from `rng`.
   LossOutput forward(const TrainBatch& batch, at::Generator& rng) override;
   // scheduler.scheduler_up_proj.* -> latency_encoder, scheduler.mlp_head.* -> scheduler.
   std::string group_of(const std::string& param_name) const override;
@@ -27,6 +32,7 @@ class AdaLlavaObjective : public LlavaObjective {
  private:
   adaptive::Scheduler scheduler_;
   double tau_;
+  int64_t min_units_;
 };
 
 }  // namespace adallava::train

@@ -140,11 +140,12 @@ TrainingJob llava_job(const config::TrainConfig& cfg, int64_t rank, int64_t worl
   if (cfg.adaptive_enabled()) {
     auto scheduler = prepare_adaptive_model(built.model, cfg);
     const auto& spec = scheduler->spec;
-    spdlog::info("[train] AdaLLaVA-{}: {} prefix layers, {} switchable units, tau {}",
-                 adaptive::variant_name(spec.variant), spec.num_prefix_layers,
-                 spec.switchable_units(), cfg.adaptive.tau);
-    job.objective =
-        std::make_unique<AdaLlavaObjective>(built.model, built.assets, scheduler, cfg.adaptive.tau);
+    spdlog::info(
+        "[train] AdaLLaVA-{}: {} prefix layers, {} switchable units, tau {}, budgets from {}",
+        adaptive::variant_name(spec.variant), spec.num_prefix_layers, spec.switchable_units(),
+        cfg.adaptive.tau, cfg.adaptive.min_train_budget);
+    job.objective = std::make_unique<AdaLlavaObjective>(
+        built.model, built.assets, scheduler, cfg.adaptive.tau, cfg.adaptive.min_train_budget);
   } else {
     job.objective = std::make_unique<LlavaObjective>(built.model, built.assets);
   }

@@ -143,6 +143,7 @@ TEST_CASE("AdaLLaVA recipes hold the official training recipe") {
     CHECK(c.adaptive.num_prefix_layers == 16);
     CHECK(c.adaptive.scheduler_rank == 8);
     CHECK(c.adaptive.tau == 5.0);
+    CHECK(c.adaptive.min_train_budget == 0.0);  // every level k = 0..16: budgets 0.5-1
     CHECK(*c.model.init == "checkpoints/llava-v1.5-7b");
     CHECK(c.optimizer.lr == 1e-5);
     CHECK_FALSE(c.optimizer.scheduler_lr.has_value());

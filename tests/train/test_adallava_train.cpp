@@ -107,3 +107,35 @@ TEST_CASE("the AdaLLaVA objective trains the scheduler and lowers the loss", "[t
   INFO("loss " << first << " -> " << last);
   CHECK(last < first - 0.3);
 }
+
+TEST_CASE("training budget levels are drawn uniformly from the lowest trained budget up",
+          "[train][adaptive]") {
+  auto rng = at::detail::createCPUGenerator(11);
+  // A demo-like L spec: 8 layers, 2 prefix, so k in {0..6}; budget 0.5 selects k = 2.
+  adaptive::UnitSpec spec;
+  spec.variant = adaptive::Variant::L;
+  spec.num_layers = 8;
+  spec.num_prefix_layers = 2;
+  spec.num_heads = 4;
+  const int64_t k_min = adaptive::units_for_budget(0.5, spec);
+  REQUIRE(k_min == 2);
+  const int64_t draws = 7000;
+  auto k = train::sample_unit_counts(draws, k_min, spec.switchable_units(), rng);
+  std::vector<int64_t> seen(spec.switchable_units() + 1, 0);
+  for (int64_t v : k) {
+    REQUIRE(v >= k_min);
+    REQUIRE(v <= spec.switchable_units());
+    ++seen[v];
+  }
+  // Five levels, 1400 expected each; 4.5 binomial standard deviations (about 34) either side.
+  for (int64_t level = k_min; level <= spec.switchable_units(); ++level) {
+    INFO("level " << level);
+    CHECK(std::abs(seen[level] - 1400) < 153);
+  }
+  // The full range (min budget 0) draws exactly what the official uniform draw does.
+  auto a = at::detail::createCPUGenerator(5), b = at::detail::createCPUGenerator(5);
+  auto ours = train::sample_unit_counts(64, 0, 6, a);
+  for (int64_t v : ours) CHECK(v == torch::randint(7, {1}, b).item<int64_t>());
+  CHECK_THROWS_WITH(train::sample_unit_counts(1, 7, 6, rng),
+                    Catch::Contains("no budget level to draw"));
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Summarise learned plans against static plans from an eval results.md (one set or pooled).
+
+Prints the compact table of docs/demo.md (learned minus static in points with the 95 % paired
+interval; **bold** above 0, _italic_ below 0), the counts ahead / level / behind /
+significantly ahead / significantly behind per variant and benchmark, and each AdaLLaVA
+model at budget 1 against the plain LLaVA row. Standard library only.
+
+usage: python3 scripts/plan_summary.py RESULTS_MD [--base "LLaVA (stage 2)"]
+"""
+import argparse
+import collections
+import sys
+
+BENCHMARKS = [("vqav2", "VQAv2"), ("gqa", "GQA"), ("textvqa", "TextVQA")]
+STATIC = [("first-k", "first-k"), ("random plan", "random")]
+
+
+def table_after(lines, heading):
+    """Rows (lists of cells) of the first Markdown table after `heading`."""
+    try:
+        start = next(i for i, l in enumerate(lines) if l.startswith(heading))
+    except StopIteration:
+        sys.exit(f"plan_summary.py: no section '{heading}' in the results file")
+    rows = []
+    for line in lines[start + 1:]:
+        if line.startswith("## "):
+            break
+        if line.startswith("|") and not line.startswith("|---"):
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows[0], rows[1:]
+
+
+def cell(diff, low, high):
+    text = f"{diff:+.2f} [{low:+.1f}, {high:+.1f}]"
+    if low > 0:
+        return f"**{diff:+.2f}** [{low:+.1f}, {high:+.1f}]"
+    if high < 0:
+        return f"_{diff:+.2f}_ [{low:+.1f}, {high:+.1f}]"
+    return text
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results_md")
+    ap.add_argument("--base", default="LLaVA (stage 2)")
+    args = ap.parse_args()
+    with open(args.results_md, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+
+    header, rows = table_after(lines, "## Learned scheduler against static plans")
+    col = {name: i for i, name in enumerate(header)}
+    pairs = {}  # (variant, budget, benchmark, static) -> (diff, low, high)
+    for r in rows:
+        model, static, bench, budget = r[col["model"]], r[col["static plan"]], r[col["benchmark"]], r[col["budget"]]
+        variant = model.rsplit("-", 1)[-1]
+        kind = next((k for k, _ in STATIC if static.endswith(k)), None)
+        if kind is None:
+            continue
+        low, high = (float(x) for x in r[col["95% interval"]].strip("[]").split(","))
+        pairs[(variant, float(budget), bench, kind)] = (float(r[col["learned - static"]]), low, high)
+    if not pairs:
+        sys.exit("plan_summary.py: the results file has no learned-against-static rows")
+
+    variants = sorted({k[0] for k in pairs})  # H before L, as docs/demo.md
+    budgets = sorted({k[1] for k in pairs})
+    print("| variant | budget | " + " | ".join(f"{b} vs {s}" for _, b in BENCHMARKS for _, s in STATIC) + " |")
+    print("|---|---|" + "---|" * (len(BENCHMARKS) * len(STATIC)))
+    counts = collections.defaultdict(collections.Counter)
+    for v in variants:
+        for budget in budgets:
+            cells = []
+            for bench, _ in BENCHMARKS:
+                for kind, _ in STATIC:
+                    p = pairs.get((v, budget, bench, kind))
+                    if p is None:
+                        cells.append("-")
+                        continue
+                    cells.append(cell(*p))
+                    c = counts[(v, bench)]
+                    c["ahead" if p[0] > 0 else "behind" if p[0] < 0 else "level"] += 1
+                    c["significantly ahead"] += p[1] > 0
+                    c["significantly behind"] += p[2] < 0
+            print(f"| {v} | {budget:g} | " + " | ".join(cells) + " |")
+
+    print()
+    keys = ["ahead", "level", "behind", "significantly ahead", "significantly behind"]
+    total = collections.Counter()
+    print("| variant | benchmark | comparisons | " + " | ".join(keys) + " |")
+    print("|---|---|---|" + "---|" * len(keys))
+    for (v, bench), c in sorted(counts.items(), key=lambda kv: (kv[0][0] != "H", kv[0][1])):
+        n = c["ahead"] + c["level"] + c["behind"]
+        total.update(c)
+        total["comparisons"] += n
+        print(f"| {v} | {bench} | {n} | " + " | ".join(str(c[k]) for k in keys) + " |")
+    print(f"| all | all | {total['comparisons']} | " + " | ".join(str(total[k]) for k in keys) + " |")
+
+    header, rows = table_after(lines, "## Scores per budget")
+    bench_col = {b: next((i for i, h in enumerate(header) if h.startswith(b + " ")), None) for b, _ in BENCHMARKS}
+    score = {}
+    for r in rows:
+        for b, _ in BENCHMARKS:
+            i = bench_col[b]
+            if i is not None and r[i] not in ("-", ""):
+                score[(r[0], r[1], b)] = float(r[i])
+    print()
+    print("budget 1 against " + args.base + ": " + " / ".join(
+        f"{name} {score.get((args.base, '1.00', b), float('nan')):.2f}" for b, name in BENCHMARKS))
+    for v in variants:
+        model = f"AdaLLaVA-{v}"
+        parts = []
+        for b, name in BENCHMARKS:
+            a, base = score.get((model, "1.00", b)), score.get((args.base, "1.00", b))
+            parts.append(f"{name} {a:.2f} ({a - base:+.2f})" if a is not None and base is not None else f"{name} -")
+        print(f"  {model}: " + " / ".join(parts))
+
+
+if __name__ == "__main__":
+    main()
