@@ -185,6 +185,9 @@ TEST_CASE("demo recipes describe a tiny model from scratch and its AdaLLaVA fine
   // 2 of 8 prefix layers (upstream: half), so every budget of the demo sweep leaves a choice.
   CHECK(h.adaptive.num_prefix_layers == 2);
   CHECK(to_train_config(load_recipe("demo-adallava-L.yaml")).adaptive.num_prefix_layers == 2);
+  // ... and training draws only the budgets the sweep evaluates, 0.5-1, as upstream's levels.
+  CHECK(h.adaptive.min_train_budget == 0.5);
+  CHECK(to_train_config(load_recipe("demo-adallava-L.yaml")).adaptive.min_train_budget == 0.5);
   CHECK(*c.model.arch.llm_heads % h.adaptive.scheduler_rank == 0);
   // The demo AdaLLaVA settings are consistent with the demo architecture.
   std::vector<std::string> as_scratch = {
