@@ -16,28 +16,30 @@ BENCHMARKS = [("vqav2", "VQAv2"), ("gqa", "GQA"), ("textvqa", "TextVQA")]
 STATIC = [("first-k", "first-k"), ("random plan", "random")]
 
 
-def table_after(lines, heading):
-    """Rows (lists of cells) of the first Markdown table after `heading`."""
-    try:
-        start = next(i for i, l in enumerate(lines) if l.startswith(heading))
-    except StopIteration:
-        sys.exit(f"plan_summary.py: no section '{heading}' in the results file")
+def fail(message):
+    sys.exit(f"plan_summary.py: {message}")
+
+
+def table_after(path, lines, heading):
+    """(header, [(line number, cells)]) of the first Markdown table after `heading`."""
+    start = next((i for i, l in enumerate(lines) if l.startswith(heading)), None)
+    if start is None:
+        fail(f"{path}: no section '{heading}' (not an `adallava eval` results.md?)")
     rows = []
-    for line in lines[start + 1:]:
+    for n, line in enumerate(lines[start + 1:], start + 2):
         if line.startswith("## "):
             break
         if line.startswith("|") and not line.startswith("|---"):
-            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
-    return rows[0], rows[1:]
+            rows.append((n, [c.strip() for c in line.strip().strip("|").split("|")]))
+    if not rows:
+        fail(f"{path}:{start + 1}: section '{heading}' holds no table")
+    return rows[0][1], rows[1:]
 
 
 def cell(diff, low, high):
-    text = f"{diff:+.2f} [{low:+.1f}, {high:+.1f}]"
-    if low > 0:
-        return f"**{diff:+.2f}** [{low:+.1f}, {high:+.1f}]"
-    if high < 0:
-        return f"_{diff:+.2f}_ [{low:+.1f}, {high:+.1f}]"
-    return text
+    interval = f"[{low:+.1f}, {high:+.1f}]"
+    mark = "**" if low > 0 else "_" if high < 0 else ""
+    return f"{mark}{diff:+.2f}{mark} {interval}"
 
 
 def main():
@@ -45,22 +47,34 @@ def main():
     ap.add_argument("results_md")
     ap.add_argument("--base", default="LLaVA (stage 2)")
     args = ap.parse_args()
-    with open(args.results_md, encoding="utf-8") as f:
-        lines = f.read().splitlines()
+    path = args.results_md
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        fail(f"{path}: cannot read: {e}")
 
-    header, rows = table_after(lines, "## Learned scheduler against static plans")
+    heading = "## Learned scheduler against static plans"
+    header, rows = table_after(path, lines, heading)
     col = {name: i for i, name in enumerate(header)}
+    wanted = ["model", "static plan", "benchmark", "budget", "learned - static", "95% interval"]
+    missing = [w for w in wanted if w not in col]
+    if missing:
+        fail(f"{path}: the table of '{heading}' has no column {', '.join(missing)}")
     pairs = {}  # (variant, budget, benchmark, static) -> (diff, low, high)
-    for r in rows:
-        model, static, bench, budget = r[col["model"]], r[col["static plan"]], r[col["benchmark"]], r[col["budget"]]
-        variant = model.rsplit("-", 1)[-1]
-        kind = next((k for k, _ in STATIC if static.endswith(k)), None)
-        if kind is None:
-            continue
-        low, high = (float(x) for x in r[col["95% interval"]].strip("[]").split(","))
-        pairs[(variant, float(budget), bench, kind)] = (float(r[col["learned - static"]]), low, high)
+    for n, r in rows:
+        try:
+            model, static, bench, budget = (r[col[w]] for w in wanted[:4])
+            kind = next((k for k, _ in STATIC if static.endswith(k)), None)
+            if kind is None:
+                continue
+            low, high = (float(x) for x in r[col["95% interval"]].strip("[]").split(","))
+            variant = model.rsplit("-", 1)[-1]
+            pairs[(variant, float(budget), bench, kind)] = (float(r[col["learned - static"]]), low, high)
+        except (IndexError, ValueError) as e:
+            fail(f"{path}:{n}: malformed comparison row ({e})")
     if not pairs:
-        sys.exit("plan_summary.py: the results file has no learned-against-static rows")
+        fail(f"{path}: no learned-against-static rows (evaluate with --baselines first,random)")
 
     variants = sorted({k[0] for k in pairs})  # H before L, as docs/demo.md
     budgets = sorted({k[1] for k in pairs})
@@ -95,14 +109,17 @@ def main():
         print(f"| {v} | {bench} | {n} | " + " | ".join(str(c[k]) for k in keys) + " |")
     print(f"| all | all | {total['comparisons']} | " + " | ".join(str(total[k]) for k in keys) + " |")
 
-    header, rows = table_after(lines, "## Scores per budget")
+    header, rows = table_after(path, lines, "## Scores per budget")
     bench_col = {b: next((i for i, h in enumerate(header) if h.startswith(b + " ")), None) for b, _ in BENCHMARKS}
     score = {}
-    for r in rows:
+    for n, r in rows:
         for b, _ in BENCHMARKS:
             i = bench_col[b]
-            if i is not None and r[i] not in ("-", ""):
-                score[(r[0], r[1], b)] = float(r[i])
+            try:
+                if i is not None and r[i] not in ("-", ""):
+                    score[(r[0], r[1], b)] = float(r[i])
+            except (IndexError, ValueError) as e:
+                fail(f"{path}:{n}: malformed score row ({e})")
     print()
     print("budget 1 against " + args.base + ": " + " / ".join(
         f"{name} {score.get((args.base, '1.00', b), float('nan')):.2f}" for b, name in BENCHMARKS))
