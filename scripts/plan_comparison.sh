@@ -6,6 +6,7 @@
 # stage-2 LLaVA on each (learned plan, first-k plan, fixed random plan, at five budgets), then
 # pools the seeds with `adallava eval plot --pool` and prints the pooled learned-minus-static
 # table: every question is paired with itself under both plans, and the seeds add questions.
+# The pooled results.md also holds what each budget costs each plan against the whole model.
 # It ends with scripts/plan_summary.py's compact table and counts (ahead, level, behind).
 #
 # usage: scripts/plan_comparison.sh [SEEDS]       (default 0,1,2,3,4,5; about 10 minutes per seed
@@ -13,6 +14,7 @@
 # env:   ADALLAVA_BIN (default build/apps/adallava/adallava)
 #        MODELS (default runs/main/runs: the folder holding demo-adallava-{L,H} and demo-stage2)
 #        OUT (default plan_comparison)
+#        BUDGETS (default 0.5,0.625,0.75,0.875,1.0; keep 1.0 for the cost-of-the-budget table)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +22,7 @@ bin="${ADALLAVA_BIN:-$here/build/apps/adallava/adallava}"
 models="${MODELS:-$here/runs/main/runs}"
 out="${OUT:-plan_comparison}"
 seeds="${1:-0,1,2,3,4,5}"
+budgets="${BUDGETS:-0.5,0.625,0.75,0.875,1.0}"
 [[ -x "$bin" ]] || { echo "plan_comparison.sh: $bin not found (set ADALLAVA_BIN)" >&2; exit 1; }
 for m in demo-adallava-L demo-adallava-H demo-stage2; do
   [[ -d "$models/$m/final" ]] ||
@@ -35,7 +38,7 @@ for seed in ${seeds//,/ }; do
     --model "$models/demo-adallava-L/final" --label AdaLLaVA-L \
     --model "$models/demo-adallava-H/final" --label AdaLLaVA-H \
     --model "$models/demo-stage2/final" --label "LLaVA (stage 2)" \
-    --budgets 0.5,0.625,0.75,0.875,1.0 --baselines first,random --set max_new_tokens=8 \
+    --budgets "$budgets" --baselines first,random --set max_new_tokens=8 \
     --out "$out/eval-$seed"
   results+=(--results "$out/eval-$seed/results.json")
 done

@@ -4,7 +4,9 @@
 Prints the compact table of docs/demo.md (learned minus static in points with the 95 % paired
 interval; **bold** above 0, _italic_ below 0), the counts ahead / level / behind /
 significantly ahead / significantly behind per variant and benchmark, and each AdaLLaVA
-model at budget 1 against the plain LLaVA row. Standard library only.
+model at budget 1 against the plain LLaVA row; where the results hold it (evaluations since
+session 13), what each budget costs each plan against the whole model (budget 1). Standard
+library only.
 
 usage: python3 scripts/plan_summary.py RESULTS_MD [--base "LLaVA (stage 2)"]
 """
@@ -20,10 +22,12 @@ def fail(message):
     sys.exit(f"plan_summary.py: {message}")
 
 
-def table_after(path, lines, heading):
+def table_after(path, lines, heading, optional=False):
     """(header, [(line number, cells)]) of the first Markdown table after `heading`."""
     start = next((i for i, l in enumerate(lines) if l.startswith(heading)), None)
     if start is None:
+        if optional:
+            return None, []
         fail(f"{path}: no section '{heading}' (not an `adallava eval` results.md?)")
     rows = []
     for n, line in enumerate(lines[start + 1:], start + 2):
@@ -130,6 +134,44 @@ def main():
             a, base = score.get((model, "1.00", b)), score.get((args.base, "1.00", b))
             parts.append(f"{name} {a:.2f} ({a - base:+.2f})" if a is not None and base is not None else f"{name} -")
         print(f"  {model}: " + " / ".join(parts))
+
+    print_budget_costs(path, lines, variants)
+
+
+def print_budget_costs(path, lines, variants):
+    """Each plan at each budget minus the whole model (budget 1), question by question."""
+    heading = "## Cost of each budget against the whole model"
+    header, rows = table_after(path, lines, heading, optional=True)
+    if header is None:
+        return
+    col = {name: i for i, name in enumerate(header)}
+    wanted = ["model", "benchmark", "budget", "budget - whole", "95% interval"]
+    missing = [w for w in wanted if w not in col]
+    if missing:
+        fail(f"{path}: the table of '{heading}' has no column {', '.join(missing)}")
+    plans = [("learned", "learned")] + STATIC
+    costs = {}  # (variant, budget, benchmark, plan) -> (diff, low, high)
+    for n, r in rows:
+        try:
+            model, bench, budget = (r[col[w]] for w in wanted[:3])
+            name = model.split(" ", 1)
+            plan = "learned" if len(name) == 1 else next((k for k, _ in STATIC if name[1] == k), None)
+            if plan is None or not name[0].startswith("AdaLLaVA-"):
+                continue
+            low, high = (float(x) for x in r[col["95% interval"]].strip("[]").split(","))
+            costs[(name[0].rsplit("-", 1)[-1], float(budget), bench, plan)] = (
+                float(r[col["budget - whole"]]), low, high)
+        except (IndexError, ValueError) as e:
+            fail(f"{path}:{n}: malformed budget-cost row ({e})")
+    print()
+    print("cost of the budget (plan at the budget minus the whole model, points):")
+    print("| variant | budget | " + " | ".join(f"{b} {p}" for _, b in BENCHMARKS for _, p in plans) + " |")
+    print("|---|---|" + "---|" * (len(BENCHMARKS) * len(plans)))
+    for v in variants:
+        for budget in sorted({k[1] for k in costs if k[0] == v}):
+            cells = [cell(*costs[(v, budget, b, p)]) if (v, budget, b, p) in costs else "-"
+                     for b, _ in BENCHMARKS for p, _ in plans]
+            print(f"| {v} | {budget:g} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -320,18 +320,39 @@ TEST_CASE("paired comparison: learned minus static plan, question by question, w
   CHECK(c.model == "Ada");
   CHECK(c.baseline == "Ada first-k");
   CHECK(c.budget == 0.5);
-  CHECK(c.questions == 4);
+  CHECK(c.diff.questions == 4);
   // differences 100, 0, 0, 60: mean 40, sample sd sqrt((3600+1600+1600+400)/3), se = sd/2
-  CHECK(c.mean_difference == Approx(40.0));
+  CHECK(c.diff.mean == Approx(40.0));
   const double se = std::sqrt((3600.0 + 1600 + 1600 + 400) / 3) / 2;
-  CHECK(c.ci_low == Approx(40.0 - 1.96 * se));
-  CHECK(c.ci_high == Approx(40.0 + 1.96 * se));
-  CHECK(c.learned_better == 2);
-  CHECK(c.static_better == 0);
+  CHECK(c.diff.ci_low == Approx(40.0 - 1.96 * se));
+  CHECK(c.diff.ci_high == Approx(40.0 + 1.96 * se));
+  CHECK(c.diff.first_better == 2);
+  CHECK(c.diff.second_better == 0);
   const std::string md = results_markdown(rows);
   CHECK(md.find("## Learned scheduler against static plans, question by question") !=
         std::string::npos);
   CHECK(md.find("| Ada | Ada first-k | vqav2 | 0.50 | 4 | +40.00 |") != std::string::npos);
+
+  // The cost of the budget: each row below 1 against the same checkpoint's learned row at 1;
+  // rows without a whole-model row of their own (another checkpoint, the depth cut) pair with
+  // nothing, and the whole model is not compared with itself.
+  const auto costs = budget_costs(rows);
+  REQUIRE(costs.size() == 2);
+  CHECK(costs[0].model == "Ada");
+  CHECK(costs[0].budget == 0.5);
+  CHECK(costs[0].diff.questions == 4);
+  CHECK(costs[0].diff.mean == Approx(-35.0));  // 0, 0, -100, -40
+  CHECK(costs[0].diff.first_better == 0);
+  CHECK(costs[0].diff.second_better == 2);
+  CHECK(costs[1].model == "Ada first-k");
+  CHECK(costs[1].diff.questions == 4);         // question 5 has no whole-model answer
+  CHECK(costs[1].diff.mean == Approx(-75.0));  // -100, 0, -100, -100
+  const double se_cost = std::sqrt((625.0 * 3 + 5625) / 3) / 2;
+  CHECK(costs[1].diff.ci_low == Approx(-75.0 - 1.96 * se_cost));
+  CHECK(costs[1].diff.ci_high == Approx(-75.0 + 1.96 * se_cost));
+  CHECK(md.find("## Cost of each budget against the whole model, question by question") !=
+        std::string::npos);
+  CHECK(md.find("| Ada first-k | vqav2 | 0.50 | 4 | -75.00 |") != std::string::npos);
 }
 
 TEST_CASE("eval plot --pool: evaluations of disjoint question sets merge into one comparison") {
@@ -391,8 +412,11 @@ TEST_CASE("eval plot --pool: evaluations of disjoint question sets merge into on
   tag_item_ids(run1, "1");
   std::vector<ResultRow> rows = run0;
   rows.insert(rows.end(), run1.begin(), run1.end());
-  // Without pooling, no row pairs with the other evaluation's questions.
-  for (const auto& c : paired_comparisons(rows)) CHECK(c.questions == 2);
+  // Without pooling, each static row pairs with its own evaluation's learned row (and only its
+  // questions), even though the other evaluation's learned row matches it too.
+  const auto unpooled = paired_comparisons(rows);
+  CHECK(unpooled.size() == 2);
+  for (const auto& c : unpooled) CHECK(c.diff.questions == 2);
 
   const auto pooled = pool_rows(rows);
   REQUIRE(pooled.size() == 3);
@@ -407,9 +431,9 @@ TEST_CASE("eval plot --pool: evaluations of disjoint question sets merge into on
   CHECK(pooled[2].mean_prefill_flops == Approx(1e9));
   const auto paired = paired_comparisons(pooled);
   REQUIRE(paired.size() == 1);
-  CHECK(paired[0].questions == 4);
-  CHECK(paired[0].mean_difference == Approx(25.0));  // differences 100, 0, 0, 0
-  CHECK(paired[0].learned_better == 1);
+  CHECK(paired[0].diff.questions == 4);
+  CHECK(paired[0].diff.mean == Approx(25.0));  // differences 100, 0, 0, 0
+  CHECK(paired[0].diff.first_better == 1);
 }
 
 TEST_CASE("per-question scores (VQAv2, GQA, TextVQA, ScienceQA) average to the benchmark's score") {

@@ -93,39 +93,74 @@ void fill_answer_stats(ResultRow& row, const std::string& answers_path) {
   }
 }
 
+namespace {
+
+// `first` minus `second` over their shared question ids; false when they share none.
+bool paired_difference(const std::map<std::string, double>& first,
+                       const std::map<std::string, double>& second, PairedDifference& out) {
+  std::vector<double> d;
+  out = PairedDifference{};
+  for (const auto& [id, score] : first) {
+    const auto it = second.find(id);
+    if (it == second.end()) continue;
+    d.push_back(score - it->second);
+    out.first_better += score > it->second;
+    out.second_better += score < it->second;
+  }
+  out.questions = d.size();
+  if (d.empty()) return false;
+  double sum = 0;
+  for (double x : d) sum += x;
+  out.mean = sum / d.size();
+  double ss = 0;
+  for (double x : d) ss += (x - out.mean) * (x - out.mean);
+  const double se = d.size() > 1 ? std::sqrt(ss / (d.size() - 1) / d.size()) : 0.0;
+  out.ci_low = out.mean - 1.96 * se;
+  out.ci_high = out.mean + 1.96 * se;
+  return true;
+}
+
+// "questions | difference | [interval] | first better | second better |" of a results.md row.
+std::string paired_cells(const PairedDifference& d) {
+  return fmt::format("{} | {:+.2f} | [{:+.2f}, {:+.2f}] | {} | {} |", d.questions, d.mean, d.ci_low,
+                     d.ci_high, d.first_better, d.second_better);
+}
+
+// Whether `r` is a learned-scheduler row of `checkpoint` on `benchmark` at `budget` with
+// per-question scores. Unpooled rows of several evaluations can hold more than one such row;
+// each pairs only with the rows that share its question ids.
+bool is_learned_row(const ResultRow& r, const std::string& checkpoint, const std::string& benchmark,
+                    double budget) {
+  return r.static_plan.empty() && !r.deadline_ms && !r.checkpoint.empty() &&
+         r.checkpoint == checkpoint && r.benchmark == benchmark && r.budget == budget &&
+         !r.item_scores.empty();
+}
+
+}  // namespace
+
 std::vector<PairedComparison> paired_comparisons(const std::vector<ResultRow>& rows) {
   std::vector<PairedComparison> out;
   for (const auto& s : rows) {
     if (s.static_plan.empty() || s.deadline_ms || s.item_scores.empty()) continue;
     for (const auto& l : rows) {
-      if (!l.static_plan.empty() || l.deadline_ms || l.checkpoint.empty() ||
-          l.checkpoint != s.checkpoint || l.benchmark != s.benchmark || l.budget != s.budget ||
-          l.item_scores.empty())
-        continue;
-      PairedComparison c;
-      c.model = l.model;
-      c.baseline = s.model;
-      c.benchmark = s.benchmark;
-      c.budget = s.budget;
-      std::vector<double> d;
-      for (const auto& [id, learned] : l.item_scores) {
-        const auto it = s.item_scores.find(id);
-        if (it == s.item_scores.end()) continue;
-        d.push_back(learned - it->second);
-        c.learned_better += learned > it->second;
-        c.static_better += learned < it->second;
-      }
-      c.questions = d.size();
-      if (d.empty()) continue;
-      double sum = 0;
-      for (double x : d) sum += x;
-      c.mean_difference = sum / d.size();
-      double ss = 0;
-      for (double x : d) ss += (x - c.mean_difference) * (x - c.mean_difference);
-      const double se = d.size() > 1 ? std::sqrt(ss / (d.size() - 1) / d.size()) : 0.0;
-      c.ci_low = c.mean_difference - 1.96 * se;
-      c.ci_high = c.mean_difference + 1.96 * se;
-      out.push_back(c);
+      PairedComparison c{l.model, s.model, s.benchmark, s.budget, {}};
+      if (is_learned_row(l, s.checkpoint, s.benchmark, s.budget) &&
+          paired_difference(l.item_scores, s.item_scores, c.diff))
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::vector<BudgetCost> budget_costs(const std::vector<ResultRow>& rows) {
+  std::vector<BudgetCost> out;
+  for (const auto& r : rows) {
+    if (r.deadline_ms || r.checkpoint.empty() || r.budget >= 1.0 || r.item_scores.empty()) continue;
+    for (const auto& full : rows) {
+      BudgetCost c{r.model, r.benchmark, r.budget, {}};
+      if (is_learned_row(full, r.checkpoint, r.benchmark, 1.0) &&
+          paired_difference(r.item_scores, full.item_scores, c.diff))
+        out.push_back(c);
     }
   }
   return out;
@@ -214,9 +249,22 @@ std::string results_markdown(const std::vector<ResultRow>& rows) {
         "interval | learned better | static better |\n"
         "|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& c : paired)
-      md += fmt::format("| {} | {} | {} | {:.2f} | {} | {:+.2f} | [{:+.2f}, {:+.2f}] | {} | {} |\n",
-                        c.model, c.baseline, c.benchmark, c.budget, c.questions, c.mean_difference,
-                        c.ci_low, c.ci_high, c.learned_better, c.static_better);
+      md += fmt::format("| {} | {} | {} | {:.2f} | {}\n", c.model, c.baseline, c.benchmark,
+                        c.budget, paired_cells(c.diff));
+  }
+
+  const auto costs = budget_costs(rows);
+  if (!costs.empty()) {
+    md +=
+        "\n## Cost of each budget against the whole model, question by question\n\n"
+        "Score at the budget minus the same model's learned row at budget 1 (every unit on), in "
+        "points over the questions both answered, with its 95% interval.\n\n"
+        "| model | benchmark | budget | questions | budget - whole | 95% interval | plan better | "
+        "whole better |\n"
+        "|---|---|---|---|---|---|---|---|\n";
+    for (const auto& c : costs)
+      md += fmt::format("| {} | {} | {:.2f} | {}\n", c.model, c.benchmark, c.budget,
+                        paired_cells(c.diff));
   }
 
   for (const auto& b : benchmarks) {

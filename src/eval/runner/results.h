@@ -47,19 +47,36 @@ struct ResultRow {
 // Answer-file statistics (means of the per-answer fields) filled into `row`.
 void fill_answer_stats(ResultRow& row, const std::string& answers_path);
 
-// Learned scheduler minus a static plan of the same unit count, question by question, on the
-// questions both answered: the mean difference in points and its 95% interval (normal
-// approximation, 1.96 standard errors of the paired differences).
+// One score minus another, question by question, over the questions both answered: the mean
+// difference in points, its 95% interval (normal approximation, 1.96 standard errors of the
+// paired differences) and the questions where either side scores higher.
+struct PairedDifference {
+  size_t questions = 0;
+  double mean = 0, ci_low = 0, ci_high = 0;
+  size_t first_better = 0, second_better = 0;
+};
+
+// Learned scheduler (first) minus a static plan of the same unit count (second).
 struct PairedComparison {
   std::string model;     // the learned row's label
   std::string baseline;  // the static row's label
   std::string benchmark;
   double budget = 0;
-  size_t questions = 0;
-  double mean_difference = 0, ci_low = 0, ci_high = 0;
-  size_t learned_better = 0, static_better = 0;  // questions where the scores differ
+  PairedDifference diff;
 };
 std::vector<PairedComparison> paired_comparisons(const std::vector<ResultRow>& rows);
+
+// What a budget costs: every row below budget 1, learned or static plan (first), minus the same
+// checkpoint's learned row at budget 1, the whole model (second). A static plan already level
+// with the whole model leaves a learned plan nothing to win at that budget but by exceeding the
+// whole model.
+struct BudgetCost {
+  std::string model;  // the row's label (learned or static plan)
+  std::string benchmark;
+  double budget = 0;
+  PairedDifference diff;
+};
+std::vector<BudgetCost> budget_costs(const std::vector<ResultRow>& rows);
 
 std::string results_markdown(const std::vector<ResultRow>& rows);
 std::string results_csv(const std::vector<ResultRow>& rows);
