@@ -143,6 +143,7 @@ def print_budget_costs(path, lines, variants):
     heading = "## Cost of each budget against the whole model"
     header, rows = table_after(path, lines, heading, optional=True)
     if header is None:
+        print("\n(no cost-of-the-budget table: evaluate with budget 1, with adallava since session 13)")
         return
     col = {name: i for i, name in enumerate(header)}
     wanted = ["model", "benchmark", "budget", "budget - whole", "95% interval"]
@@ -153,14 +154,18 @@ def print_budget_costs(path, lines, variants):
     costs = {}  # (variant, budget, benchmark, plan) -> (diff, low, high)
     for n, r in rows:
         try:
-            model, bench, budget = (r[col[w]] for w in wanted[:3])
-            name = model.split(" ", 1)
-            plan = "learned" if len(name) == 1 else next((k for k, _ in STATIC if name[1] == k), None)
-            if plan is None or not name[0].startswith("AdaLLaVA-"):
+            label, bench, budget = (r[col[w]] for w in wanted[:3])
+            # Labels as in the comparison table: "<model>", "<model> first-k", "<model> random plan".
+            kind = next((k for k, _ in STATIC if label.endswith(" " + k)), None)
+            model = label[: -len(kind) - 1] if kind else label
+            variant = model.rsplit("-", 1)[-1]
+            if variant not in variants:
                 continue
             low, high = (float(x) for x in r[col["95% interval"]].strip("[]").split(","))
-            costs[(name[0].rsplit("-", 1)[-1], float(budget), bench, plan)] = (
-                float(r[col["budget - whole"]]), low, high)
+            key = (variant, float(budget), bench, kind or "learned")
+            if key in costs:
+                fail(f"{path}:{n}: a second budget-cost row for {label}, {bench}, budget {budget}")
+            costs[key] = (float(r[col["budget - whole"]]), low, high)
         except (IndexError, ValueError) as e:
             fail(f"{path}:{n}: malformed budget-cost row ({e})")
     print()

@@ -353,6 +353,20 @@ TEST_CASE("paired comparison: learned minus static plan, question by question, w
   CHECK(md.find("## Cost of each budget against the whole model, question by question") !=
         std::string::npos);
   CHECK(md.find("| Ada first-k | vqav2 | 0.50 | 4 | -75.00 |") != std::string::npos);
+
+  // Neither a deadline row nor a static row stands for the whole model, and a deadline row has
+  // no budget of its own to cost: placed first, they would change the pairs above if they did.
+  auto deadline = row("Ada", "ck", "", 1.0, {{"1", 0}, {"2", 0}, {"3", 0}, {"4", 0}});
+  deadline.deadline_ms = 40.0;
+  auto deadline_low = deadline;
+  deadline_low.budget = 0.5;
+  std::vector<ResultRow> with_decoys = {
+      deadline, deadline_low, row("Ada first-k", "ck", "first", 1.0, {{"1", 0}, {"2", 0}})};
+  with_decoys.insert(with_decoys.end(), rows.begin(), rows.end());
+  const auto decoyed = budget_costs(with_decoys);
+  REQUIRE(decoyed.size() == 2);
+  CHECK(decoyed[0].diff.mean == Approx(-35.0));
+  CHECK(decoyed[1].diff.mean == Approx(-75.0));
 }
 
 TEST_CASE("eval plot --pool: evaluations of disjoint question sets merge into one comparison") {
@@ -417,6 +431,16 @@ TEST_CASE("eval plot --pool: evaluations of disjoint question sets merge into on
   const auto unpooled = paired_comparisons(rows);
   CHECK(unpooled.size() == 2);
   for (const auto& c : unpooled) CHECK(c.diff.questions == 2);
+  // So does the cost of the budget: with a whole-model row in each evaluation, every row below
+  // budget 1 is costed against its own evaluation's whole model only.
+  std::vector<ResultRow> with_whole = rows;
+  for (size_t i : {size_t{0}, size_t{3}}) {
+    with_whole.push_back(rows[i]);
+    with_whole.back().budget = 1.0;
+  }
+  const auto unpooled_costs = budget_costs(with_whole);
+  CHECK(unpooled_costs.size() == 4);  // Ada and Ada first-k on gqa, in each evaluation
+  for (const auto& c : unpooled_costs) CHECK(c.diff.questions == 2);
 
   const auto pooled = pool_rows(rows);
   REQUIRE(pooled.size() == 3);

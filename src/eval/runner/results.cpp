@@ -143,10 +143,9 @@ std::vector<PairedComparison> paired_comparisons(const std::vector<ResultRow>& r
   for (const auto& s : rows) {
     if (s.static_plan.empty() || s.deadline_ms || s.item_scores.empty()) continue;
     for (const auto& l : rows) {
+      if (!is_learned_row(l, s.checkpoint, s.benchmark, s.budget)) continue;
       PairedComparison c{l.model, s.model, s.benchmark, s.budget, {}};
-      if (is_learned_row(l, s.checkpoint, s.benchmark, s.budget) &&
-          paired_difference(l.item_scores, s.item_scores, c.diff))
-        out.push_back(c);
+      if (paired_difference(l.item_scores, s.item_scores, c.diff)) out.push_back(std::move(c));
     }
   }
   return out;
@@ -157,10 +156,9 @@ std::vector<BudgetCost> budget_costs(const std::vector<ResultRow>& rows) {
   for (const auto& r : rows) {
     if (r.deadline_ms || r.checkpoint.empty() || r.budget >= 1.0 || r.item_scores.empty()) continue;
     for (const auto& full : rows) {
+      if (!is_learned_row(full, r.checkpoint, r.benchmark, 1.0)) continue;
       BudgetCost c{r.model, r.benchmark, r.budget, {}};
-      if (is_learned_row(full, r.checkpoint, r.benchmark, 1.0) &&
-          paired_difference(r.item_scores, full.item_scores, c.diff))
-        out.push_back(c);
+      if (paired_difference(r.item_scores, full.item_scores, c.diff)) out.push_back(std::move(c));
     }
   }
   return out;
