@@ -40,6 +40,26 @@ def table_after(path, lines, heading, optional=False):
     return rows[0][1], rows[1:]
 
 
+def columns(path, heading, header, wanted):
+    """Column index of each wanted name in a table's header; fails naming the missing ones."""
+    col = {name: i for i, name in enumerate(header)}
+    missing = [w for w in wanted if w not in col]
+    if missing:
+        fail(f"{path}: the table of '{heading}' has no column {', '.join(missing)}")
+    return col
+
+
+def difference(cells, col, diff_column):
+    """(difference, interval low, interval high) of a paired-comparison row."""
+    low, high = (float(x) for x in cells[col["95% interval"]].strip("[]").split(","))
+    return float(cells[col[diff_column]]), low, high
+
+
+def static_kind(label):
+    """"first-k" or "random plan" for a static plan's label ("<model> first-k"), else None."""
+    return next((k for k, _ in STATIC if label.endswith(" " + k)), None)
+
+
 def cell(diff, low, high):
     interval = f"[{low:+.1f}, {high:+.1f}]"
     mark = "**" if low > 0 else "_" if high < 0 else ""
@@ -60,21 +80,17 @@ def main():
 
     heading = "## Learned scheduler against static plans"
     header, rows = table_after(path, lines, heading)
-    col = {name: i for i, name in enumerate(header)}
     wanted = ["model", "static plan", "benchmark", "budget", "learned - static", "95% interval"]
-    missing = [w for w in wanted if w not in col]
-    if missing:
-        fail(f"{path}: the table of '{heading}' has no column {', '.join(missing)}")
+    col = columns(path, heading, header, wanted)
     pairs = {}  # (variant, budget, benchmark, static) -> (diff, low, high)
     for n, r in rows:
         try:
             model, static, bench, budget = (r[col[w]] for w in wanted[:4])
-            kind = next((k for k, _ in STATIC if static.endswith(k)), None)
+            kind = static_kind(static)
             if kind is None:
                 continue
-            low, high = (float(x) for x in r[col["95% interval"]].strip("[]").split(","))
             variant = model.rsplit("-", 1)[-1]
-            pairs[(variant, float(budget), bench, kind)] = (float(r[col["learned - static"]]), low, high)
+            pairs[(variant, float(budget), bench, kind)] = difference(r, col, "learned - static")
         except (IndexError, ValueError) as e:
             fail(f"{path}:{n}: malformed comparison row ({e})")
     if not pairs:
@@ -145,27 +161,22 @@ def print_budget_costs(path, lines, variants):
     if header is None:
         print("\n(no cost-of-the-budget table: evaluate with budget 1, with adallava since session 13)")
         return
-    col = {name: i for i, name in enumerate(header)}
     wanted = ["model", "benchmark", "budget", "budget - whole", "95% interval"]
-    missing = [w for w in wanted if w not in col]
-    if missing:
-        fail(f"{path}: the table of '{heading}' has no column {', '.join(missing)}")
+    col = columns(path, heading, header, wanted)
     plans = [("learned", "learned")] + STATIC
     costs = {}  # (variant, budget, benchmark, plan) -> (diff, low, high)
     for n, r in rows:
         try:
             label, bench, budget = (r[col[w]] for w in wanted[:3])
-            # Labels as in the comparison table: "<model>", "<model> first-k", "<model> random plan".
-            kind = next((k for k, _ in STATIC if label.endswith(" " + k)), None)
+            kind = static_kind(label)  # None: the learned plan, labelled "<model>"
             model = label[: -len(kind) - 1] if kind else label
             variant = model.rsplit("-", 1)[-1]
             if variant not in variants:
                 continue
-            low, high = (float(x) for x in r[col["95% interval"]].strip("[]").split(","))
             key = (variant, float(budget), bench, kind or "learned")
             if key in costs:
                 fail(f"{path}:{n}: a second budget-cost row for {label}, {bench}, budget {budget}")
-            costs[key] = (float(r[col["budget - whole"]]), low, high)
+            costs[key] = difference(r, col, "budget - whole")
         except (IndexError, ValueError) as e:
             fail(f"{path}:{n}: malformed budget-cost row ({e})")
     print()
